@@ -1,0 +1,93 @@
+"""Chinese text normalization that lets matching survive real transcripts.
+
+ASR output and human transcripts of the same words differ in script (traditional or
+simplified), width, punctuation and how numbers are written (三零一 / 301 / 幺零幺 = 101 when
+spoken digit by digit). `normalize` maps all of them to one form: simplified, half-width,
+no punctuation or spaces, numbers as Arabic digits. `pinyin_key` adds a sound view so
+homophone errors (公暖 for 供暖) still match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import cn2an
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_T2S = opencc.OpenCC("t2s")
+
+# Digits as they are spoken in phone numbers, house numbers and agent ids.
+SPOKEN_DIGITS = {
+    "零": "0", "〇": "0", "洞": "0",
+    "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+}
+_UNITS = "十百千万"
+_NUMBER_RUN = re.compile(f"[{''.join(SPOKEN_DIGITS)}{_UNITS}]+")
+_DIGIT_SPACES = re.compile(r"(?<=\d)[\s\-]+(?=\d)")
+# Everything that is not a letter or digit: punctuation of both widths, spaces, symbols.
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified (Whisper writes 報修 without a simplified prompt)."""
+    return _T2S.convert(text)
+
+
+def _run_to_digits(run: str) -> str:
+    """One run of Chinese number characters as Arabic digits.
+
+    A run without 十/百/千/万 is read digit by digit (phone 一三零…, room 五零三, id 三零一);
+    one with them is read as a quantity (十一号楼 -> 11, 二十 -> 20).
+    """
+    if not any(ch in _UNITS for ch in run):
+        if run == "洞" or (len(run) == 1 and run in "两"):
+            # 洞 alone is a hole, not a zero; 两 alone is "two of", still a 2.
+            return run if run == "洞" else "2"
+        return "".join(SPOKEN_DIGITS[ch] for ch in run)
+    try:
+        value = cn2an.cn2an(run.replace("幺", "一").replace("洞", "零"), "smart")
+    except (ValueError, KeyError):
+        # Not a well-formed numeral (e.g. 十十); read what can be read digit by digit.
+        return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in run)
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def numbers_to_digits(text: str) -> str:
+    """Spoken Chinese numbers -> Arabic digits; digit groups split by spaces or dashes joined."""
+    text = _NUMBER_RUN.sub(lambda m: _run_to_digits(m.group(0)), text)
+    return _DIGIT_SPACES.sub("", text)
+
+
+@lru_cache(maxsize=65536)
+def normalize(text: str) -> str:
+    """One comparable form: simplified, half-width, no punctuation/spaces, Arabic digits.
+
+    Idempotent: normalize(normalize(x)) == normalize(x).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(text)
+    text = numbers_to_digits(text)
+    text = _NOT_WORD.sub("", text)
+    return text.lower()
+
+
+@lru_cache(maxsize=65536)
+def pinyin_key(text: str) -> str:
+    """The normalized text as toneless pinyin syllables, so 公暖 and 供暖 compare equal."""
+    return " ".join(lazy_pinyin(normalize(text), style=Style.NORMAL, errors="default"))
+
+
+def digits_only(text: str) -> str:
+    """All digits of a text, spoken or written (for phone numbers and ids)."""
+    return "".join(ch for ch in numbers_to_digits(unicodedata.normalize("NFKC", text))
+                   if ch.isdigit())
+
+
+def spoken(digits: str) -> str:
+    """Arabic digits as an agent reads them one by one (13012 -> 一三零一二)."""
+    names = "零一二三四五六七八九"
+    return "".join(names[int(d)] if d.isdigit() else d for d in digits)
