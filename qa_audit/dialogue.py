@@ -1,0 +1,188 @@
+"""Reading a call turn by turn: where the agent asked what, where the resident gave which fact.
+
+The checks in `scoring` ask questions of a call ("did the agent ask for the phone before the
+resident gave it?", "which agent turns follow the resident's address?"); this module answers
+them from the transcript alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa_audit.matching import Match, best_phrase, contains_any
+from qa_audit.normalize import digits_only, normalize
+from qa_audit.records import Transcript, Utterance
+
+# Short answers that confirm or acknowledge rather than state a fact.
+_ACKS = frozenset("对 是 对的 是的 嗯 嗯嗯 没错 对对 对对对 好 好的 行 对啊 是啊 哦 啊 谢谢 好谢谢 好的谢谢 "
+                  "再见 好再见 拜拜 没有了 没了 谢谢你 嗯对 对是的".split())
+_CLAUSE_SPLIT = re.compile(r"[。！？!?；;，,、…\n]+")
+_QUESTION_MARK = re.compile(r"[？?]\s*$")
+_QUESTION_WORDS = ("吗", "呢", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "是不是", "有没有",
+                   "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有")
+_NAME_LEADS = re.compile(r"^(我叫|我姓|姓|叫|我是|免贵姓|这边是|是)")
+_NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐)$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    index: int
+    utterance: Utterance
+
+    @property
+    def role(self) -> str:
+        return self.utterance.role
+
+    @property
+    def text(self) -> str:
+        return self.utterance.text
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The agent turn where a question was asked best."""
+
+    turn: Turn | None
+    match: Match
+
+
+def turns(transcript: Transcript) -> list[Turn]:
+    ordered = sorted(transcript.utterances, key=lambda u: (u.start, u.end))
+    return [Turn(i, u) for i, u in enumerate(ordered)]
+
+
+def is_ack(text: str) -> bool:
+    n = normalize(text)
+    return len(n) <= 1 or n in _ACKS
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of an utterance, keeping their question marks."""
+    parts = [p for p in re.split(r"(?<=[。！？!?；;，,、…\n])", text) if normalize(p)]
+    return parts or [text]
+
+
+def is_question(clause: str) -> bool:
+    return bool(_QUESTION_MARK.search(clause)) or any(w in clause for w in _QUESTION_WORDS)
+
+
+def question_score(phrases: Sequence[str], text: str) -> Match:
+    """How well the text asks one of the phrases, looking only at clauses that ask something.
+
+    A read-back such as "客厅阀门一直滴水" repeats severity words without asking about them.
+    """
+    best = Match(0.0, "")
+    for clause in clauses(text):
+        if is_question(clause):
+            m = best_phrase(phrases, clause)
+            if m.score > best.score:
+                best = m
+    return best
+
+
+def best_question(all_turns: Sequence[Turn], phrases: Sequence[str],
+                  exclude: Sequence[Sequence[str]] = ()) -> Asked:
+    """The agent turn that asks one of `phrases` best.
+
+    A turn that asks one of the `exclude` phrase lists better is not counted ("您家住哪儿"
+    asks for the address, not for where the fault is).
+    """
+    best = Asked(None, Match(0.0, ""))
+    for t in all_turns:
+        if t.role != "agent":
+            continue
+        m = question_score(phrases, t.text)
+        if m.score <= best.match.score:
+            continue
+        if any(question_score(other, t.text).score > m.score for other in exclude):
+            continue
+        best = Asked(t, m)
+    return best
+
+
+def first_with(all_turns: Sequence[Turn], role: str, words: Sequence[str]) -> Turn | None:
+    """The first turn of `role` containing one of `words` verbatim (after normalization)."""
+    for t in all_turns:
+        if t.role == role and contains_any(words, t.text):
+            return t
+    return None
+
+
+def first_with_digits(all_turns: Sequence[Turn], role: str, min_digits: int) -> Turn | None:
+    for t in all_turns:
+        if t.role == role and len(digits_only(t.text)) >= min_digits:
+            return t
+    return None
+
+
+def last_with_digits(all_turns: Sequence[Turn], role: str, min_digits: int) -> Turn | None:
+    for t in reversed(all_turns):
+        if t.role == role and len(digits_only(t.text)) >= min_digits:
+            return t
+    return None
+
+
+def next_turns(all_turns: Sequence[Turn], after: Turn, role: str, limit: int = 3) -> list[Turn]:
+    """The `role` turns that answer or follow `after`, up to the next substantive turn of the
+    other side (acknowledgements such as 对/嗯 don't end the window)."""
+    out: list[Turn] = []
+    for t in all_turns[after.index + 1:]:
+        if t.role == role:
+            out.append(t)
+            if len(out) >= limit:
+                break
+        elif not is_ack(t.text) and out:
+            break
+    return out
+
+
+def reply_to(all_turns: Sequence[Turn], question: Turn) -> list[Turn]:
+    """The other side's turns right after a question, until that side is answered back."""
+    other = "customer" if question.role == "agent" else "agent"
+    out: list[Turn] = []
+    for t in all_turns[question.index + 1:]:
+        if t.role == other:
+            out.append(t)
+        elif out or not is_ack(t.text):
+            break
+    return out
+
+
+def opening_turns(all_turns: Sequence[Turn]) -> list[Turn]:
+    """The agent's first words: the first agent turn, with a following agent turn if the
+    recognizer split the sentence before the resident said anything substantive."""
+    agent = [t for t in all_turns if t.role == "agent"]
+    if not agent:
+        return []
+    first = agent[0]
+    out = [first]
+    for t in all_turns[first.index + 1:]:
+        if t.role == "agent":
+            out.append(t)
+            if len(out) >= 2:
+                break
+        elif not is_ack(t.text):
+            break
+    return out
+
+
+def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
+    """The agent's last words: agent turns after the resident's last substantive turn
+    (at most three), or the last agent turn."""
+    agent = [t for t in all_turns if t.role == "agent"]
+    if not agent:
+        return []
+    last_customer = max((t.index for t in all_turns
+                         if t.role == "customer" and not is_ack(t.text)), default=-1)
+    tail = [t for t in agent if t.index > last_customer][-3:]
+    return tail or [agent[-1]]
+
+
+def name_in(text: str) -> str:
+    """The name a resident gives: "我姓何，何建平。" -> "何建平"; "杨帆" -> "杨帆"."""
+    parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
+    candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in parts]
+    candidates = [c for c in candidates if c and not c.isdigit() and len(c) <= 4]
+    return max(candidates, key=len) if candidates else ""

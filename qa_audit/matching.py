@@ -1,0 +1,118 @@
+"""Fuzzy matching of phrasebook phrases in transcript text (rapidfuzz + pinyin + jieba).
+
+Scores are 0..100. A phrase is compared both as characters and as pinyin, after
+normalization, so that ASR's typical errors — homophones (公暖/供暖), dropped characters,
+digits in either script, traditional characters — still match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba
+from rapidfuzz import fuzz
+
+from qa_audit.normalize import digits_only, normalize, pinyin_key
+
+jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
+
+# Words that carry no content when judging whether an agent repeated what a resident said.
+_FILLER = frozenset(
+    "你好 您好 我家 我们家 我们 我 你 您 的 了 吗 呢 吧 啊 呀 是 对 就 那 这 那个 这个 一下 想 问 问一下 "
+    "有 在 都 也 还 很 太 一直 是吧 对吗 嗯 哦 好 好的 请问 那儿 这儿 说 要求 给 跟 和".split()
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    score: float  # 0..100
+    phrase: str
+
+
+def phrase_score(phrase: str, text: str) -> float:
+    """How well `phrase` occurs somewhere in `text` (0..100), by characters or by sound."""
+    p, t = normalize(phrase), normalize(text)
+    if not p or not t:
+        return 0.0
+    if p in t:
+        return 100.0
+    if len(p) <= 2:
+        # Two characters leave no room for a fuzzy match: compare by sound only.
+        return 100.0 if pinyin_key(p) in pinyin_key(t) else 0.0
+    by_chars = fuzz.partial_ratio(p, t)
+    by_sound = fuzz.partial_ratio(pinyin_key(p), pinyin_key(t))
+    # A sound match is slightly less sure than a character match.
+    return max(by_chars, by_sound * 0.97)
+
+
+def best_phrase(phrases: Sequence[str], text: str) -> Match:
+    """The best-matching phrase of a list in `text`."""
+    best = Match(0.0, "")
+    for phrase in phrases:
+        s = phrase_score(phrase, text)
+        if s > best.score:
+            best = Match(s, phrase)
+            if s >= 100.0:
+                break
+    return best
+
+
+def contains_any(words: Iterable[str], text: str) -> str | None:
+    """The first word found verbatim (after normalization) in `text`."""
+    t = normalize(text)
+    for w in words:
+        nw = normalize(w)
+        if nw and nw in t:
+            return w
+    return None
+
+
+@lru_cache(maxsize=65536)
+def content_words(text: str) -> tuple[str, ...]:
+    """The words of a statement that carry its content (jieba, fillers dropped)."""
+    return tuple(w for w in jieba.lcut(normalize(text)) if w not in _FILLER and w.strip())
+
+
+def repeat_score(said: str, echo: str) -> float:
+    """How much of what one speaker `said` the other repeats in `echo` (0..100).
+
+    Read-back is judged on content words, by characters or by sound, so "暖气片漏水是吧"
+    repeats "我家暖气片漏水了" fully and "好的" repeats nothing.
+    """
+    words = content_words(said)
+    if not words:
+        return 0.0
+    echo_n, echo_py = normalize(echo), pinyin_key(echo)
+    total = sum(len(w) for w in words)
+    hit = 0.0
+    for w in words:
+        if w in echo_n:
+            hit += len(w)
+        elif len(w) >= 2 and pinyin_key(w) in echo_py:
+            hit += len(w) * 0.9
+        elif len(w) >= 3:
+            hit += len(w) * max(0.0, (fuzz.partial_ratio(w, echo_n) - 50) / 50) * 0.8
+    return 100.0 * hit / total
+
+
+def digits_similarity(said: str, echo: str) -> float:
+    """How well the digits of `said` (a phone or house number) come back in `echo`, 0..100.
+
+    The digits are looked for inside the echo, so a read-back with words around the number
+    still matches; an echo with fewer digits than were said scores lower.
+    """
+    ds, de = digits_only(said), digits_only(echo)
+    if not ds or not de:
+        return 0.0
+    coverage = min(1.0, len(de) / len(ds))
+    return fuzz.partial_ratio(ds, de) * coverage if len(ds) <= len(de) else fuzz.ratio(ds, de)
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Whole-text similarity (0..100), by characters or by sound."""
+    na, nb = normalize(a), normalize(b)
+    if not na or not nb:
+        return 0.0
+    return max(fuzz.ratio(na, nb), fuzz.ratio(pinyin_key(a), pinyin_key(b)) * 0.97)

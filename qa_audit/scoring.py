@@ -1,0 +1,626 @@
+"""Filling in the spot-check form (录音抽查测评) for one call, with evidence for every verdict.
+
+Each form item names a check (`opening`, `asked.phone`, `readback.address`, `ticket.station`,
+…); a check reads the call (see `dialogue`) and gives `pass`, `fail`, `na` or `review` with
+the utterances it rests on and a reason in the shift lead's words. Where the machine cannot
+be sure (scores between the thresholds, roles inferred from one mono stream, words the
+recognizer was unsure of) the item is `review`, never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from qa_audit import __version__
+from qa_audit.dialogue import (Asked, Turn, best_question, clauses, closing_turns, first_with,
+                               is_ack, is_question, name_in, next_turns, opening_turns, reply_to,
+                               turns)
+from qa_audit.matching import (best_phrase, contains_any, digits_similarity, phrase_score,
+                               repeat_score)
+from qa_audit.normalize import digits_only, normalize
+from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
+from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
+                              Transcript, evidence_of)
+
+_PHONE_RUN = re.compile(r"\d{7,}")
+
+
+@dataclass
+class Verdict:
+    status: Status
+    reason: str
+    evidence: list[Turn] = field(default_factory=list)
+    score: float | None = None
+
+
+@dataclass
+class CallContext:
+    """Everything a check may look at for one call."""
+
+    transcript: Transcript
+    meta: CallMeta
+    phrasebook: Phrasebook
+    ticket: Ticket | None = None
+    ticket_guessed: bool = False
+    stations: Any = None  # dispatch.StationDirectory, when a directory is given
+    tickets_given: bool = False  # a ticket export was given (so a missing ticket is a fault)
+
+    @cached_property
+    def turns(self) -> list[Turn]:
+        return turns(self.transcript)
+
+    @property
+    def pass_at(self) -> float:
+        return self.phrasebook.matching.thresholds.pass_
+
+    @property
+    def fail_at(self) -> float:
+        return self.phrasebook.matching.thresholds.fail
+
+    def grade(self, score: float) -> Status:
+        if score >= self.pass_at:
+            return "pass"
+        if score <= self.fail_at:
+            return "fail"
+        return "review"
+
+    def customer(self) -> list[Turn]:
+        return [t for t in self.turns if t.role == "customer"]
+
+    def agent(self) -> list[Turn]:
+        return [t for t in self.turns if t.role == "agent"]
+
+    # --- the repair call read once ------------------------------------------------------
+
+    def asked(self, slot: str) -> Asked:
+        return self._asked[slot]
+
+    @cached_property
+    def _asked(self) -> dict[str, Asked]:
+        script = self.phrasebook.scripts[self.script_kind]
+        questions = script.questions
+        out: dict[str, Asked] = {}
+        for slot, q in questions.items():
+            # A turn that asks for the address better than for the fault's place is an
+            # address question ("您家住哪儿"), and the other way round.
+            others = [o.phrases for s, o in questions.items()
+                      if s != slot and {s, slot} <= {"location", "address"}]
+            out[slot] = best_question(self.turns, q.phrases, exclude=others)
+        return out
+
+    @property
+    def script_kind(self) -> str:
+        return self.meta.call_type or "repair"
+
+    def _first_index(self, slot: str) -> int:
+        a = self._asked.get(slot)
+        if a and a.turn is not None and a.match.score >= self.pass_at:
+            return a.turn.index
+        return len(self.turns)
+
+    @cached_property
+    def problem_turns(self) -> list[Turn]:
+        """What the resident said about the fault, before the agent moved on to the address."""
+        end = min(self._first_index("address"), self._first_index("name"),
+                  self._first_index("phone"))
+        said = [t for t in self.turns[:end] if t.role == "customer" and not is_ack(t.text)]
+        if not said:
+            said = [t for t in self.customer() if not is_ack(t.text)][:1]
+        return said
+
+    @cached_property
+    def address_turn(self) -> Turn | None:
+        markers = self.phrasebook.repair.facts.address_markers
+        end = min(self._first_index("name"), self._first_index("phone"))
+        found = [t for t in self.customer() if self._is_address(t, markers)]
+        before = [t for t in found if t.index < end]
+        if before:
+            return before[-1]  # a correction ("不对，是五零二") replaces the first statement
+        return found[0] if found else None
+
+    @staticmethod
+    def _is_address(t: Turn, markers: Sequence[str]) -> bool:
+        n = normalize(t.text)
+        return bool(digits_only(t.text)) and not _PHONE_RUN.search(n) and bool(
+            contains_any(markers, t.text))
+
+    @cached_property
+    def name_turn(self) -> Turn | None:
+        asked = self.asked("name")
+        if asked.turn is not None and asked.match.score > self.fail_at:
+            for t in reply_to(self.turns, asked.turn):
+                if name_in(t.text):
+                    return t
+        volunteered = self.phrasebook.repair.questions["name"].volunteered
+        return first_with(self.turns, "customer", volunteered)
+
+    @cached_property
+    def phone_turn(self) -> Turn | None:
+        said = [t for t in self.customer() if _PHONE_RUN.search(normalize(t.text))]
+        return said[-1] if said else None
+
+
+Check = Callable[[CallContext, FormItem], Verdict]
+CHECKS: dict[str, Check] = {}
+
+
+def check(name: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[name] = fn
+        return fn
+    return register
+
+
+# --- opening and closing -------------------------------------------------------------------
+
+def _part_score(ctx: CallContext, part_id: str, phrases: Sequence[str], agent_id: bool,
+                text: str) -> tuple[float, str]:
+    """Score of one part of a scripted sentence and, when it falls short, what was expected."""
+    if agent_id:
+        expected = ctx.meta.agent_id
+        said = digits_only(text)
+        if not said:
+            return 0.0, f"未报工号{f'（应为{expected}）' if expected else ''}"
+        if not expected:
+            return (ctx.pass_at if len(said) >= 2 else 0.0), "工号无法核对（未知坐席工号）"
+        if expected in said:
+            return 100.0, ""
+        return float(fuzz.partial_ratio(expected, said)), f"所报工号{said}与坐席工号{expected}不符"
+    if part_id == "salutation" and ctx.script_kind == "repair":
+        return _salutation_score(ctx, phrases, text)
+    m = best_phrase(phrases, text)
+    return m.score, ""
+
+
+def _salutation_score(ctx: CallContext, phrases: Sequence[str], text: str) -> tuple[float, str]:
+    """您好 on ordinary days; the holiday's own salutation on holidays (holidays.yaml)."""
+    holidays = ctx.phrasebook.holidays.salutations
+    started = ctx.meta.started_at
+    if started is None:
+        # Without the call's date either form is fair; a person checks holiday greetings.
+        best = best_phrase([*phrases, *holidays.values()], text)
+        return best.score, ""
+    today = ctx.phrasebook.holiday_on(started.date())
+    if today is not None:
+        _, salutation = today
+        s = phrase_score(salutation, text)
+        return s, "" if s >= ctx.pass_at else f"节日期间应使用「{salutation}」开头"
+    used_holiday = best_phrase(list(holidays.values()), text)
+    plain = best_phrase(phrases, text)
+    if used_holiday.score >= ctx.pass_at and plain.score < ctx.pass_at:
+        return 0.0, f"非节日使用了节日用语「{used_holiday.phrase}」"
+    return plain.score, ""
+
+
+def _scripted(ctx: CallContext, section: ScriptPhrase, said: list[Turn], where: str) -> Verdict:
+    if not said:
+        return Verdict("fail", f"坐席没有{where}")
+    text = "".join(t.text for t in said)
+    worst, missing, doubtful, notes = 100.0, [], [], []
+    for part in section.parts:
+        score, note = _part_score(ctx, part.id, part.phrases, part.agent_id, text)
+        if note:
+            notes.append(note)
+        if not part.required:
+            continue
+        worst = min(worst, score)
+        if score <= ctx.fail_at:
+            missing.append(part.label or part.id)
+        elif score < ctx.pass_at:
+            doubtful.append(part.label or part.id)
+    status = ctx.grade(worst)
+    if status == "pass":
+        return Verdict("pass", f"{where}符合规范", said, worst)
+    parts = []
+    if missing:
+        parts.append("缺少：" + "、".join(missing))
+    if doubtful:
+        parts.append("不确定：" + "、".join(doubtful))
+    parts += notes
+    reason = "；".join(parts) + f"。标准用语：「{_standard(ctx, section)}」"
+    return Verdict(status, reason, said, worst)
+
+
+def _standard(ctx: CallContext, section: ScriptPhrase) -> str:
+    text = section.standard.replace("{agent_id}", ctx.meta.agent_id or "XXX")
+    if ctx.script_kind == "repair" and section is ctx.phrasebook.repair.opening \
+            and ctx.meta.started_at is not None:
+        holiday = ctx.phrasebook.holiday_on(ctx.meta.started_at.date())
+        if holiday:
+            text = text.replace("您好", holiday[1], 1).replace("大龙供暖报修", "大龙报修")
+    return text
+
+
+@check("opening")
+def check_opening(ctx: CallContext, item: FormItem) -> Verdict:
+    return _scripted(ctx, ctx.phrasebook.scripts[ctx.script_kind].opening,
+                     opening_turns(ctx.turns), "开头语")
+
+
+@check("closing")
+def check_closing(ctx: CallContext, item: FormItem) -> Verdict:
+    if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
+        return Verdict("na", "住户不方便，已约定回访时间", [not_convenient(ctx)])  # type: ignore[list-item]
+    return _scripted(ctx, ctx.phrasebook.scripts[ctx.script_kind].closing,
+                     closing_turns(ctx.turns), "结束语")
+
+
+# --- guiding questions (repair) and follow-up questions ------------------------------------------
+
+_VOLUNTEER_LABEL = {"location": "故障位置", "severity": "故障程度", "name": "姓名", "phone": "电话",
+                    "address": "地址"}
+
+
+def _volunteered(ctx: CallContext, slot: str) -> Turn | None:
+    """The resident's turn that gave the fact before the agent asked for it."""
+    asked = ctx.asked(slot)
+    before = asked.turn.index if asked.turn is not None and asked.match.score >= ctx.pass_at \
+        else len(ctx.turns)
+    if slot == "phone":
+        t = ctx.phone_turn
+        return t if t is not None and t.index < before else None
+    q = ctx.phrasebook.repair.questions[slot]
+    if slot in ("location", "severity"):
+        pool = [t for t in ctx.problem_turns if t.index < before]
+    else:
+        pool = [t for t in ctx.customer() if t.index < before]
+    return next((t for t in pool if contains_any(q.volunteered, t.text)), None)
+
+
+@check("asked.location")
+@check("asked.severity")
+@check("asked.name")
+@check("asked.phone")
+def check_guided(ctx: CallContext, item: FormItem) -> Verdict:
+    slot = item.check.split(".", 1)[1]
+    asked = ctx.asked(slot)
+    label = _VOLUNTEER_LABEL[slot]
+    status = ctx.grade(asked.match.score)
+    if status == "pass":
+        return Verdict("pass", f"坐席询问了{label}", [asked.turn], asked.match.score)  # type: ignore[list-item]
+    volunteered = _volunteered(ctx, slot)
+    if volunteered is not None:
+        return Verdict("na", f"住户已主动说明{label}，无需引导", [volunteered], asked.match.score)
+    if status == "review":
+        return Verdict("review", f"坐席可能询问了{label}（「{asked.match.phrase}」匹配度"
+                                 f"{asked.match.score:.0f}），请人工确认",
+                       [asked.turn], asked.match.score)  # type: ignore[list-item]
+    return Verdict("fail", f"坐席没有引导住户说明{label}", _where_expected(ctx, slot),
+                   asked.match.score)
+
+
+def _where_expected(ctx: CallContext, slot: str) -> list[Turn]:
+    """Evidence for a question that was never asked: the agent turns where it belonged."""
+    if slot in ("location", "severity"):
+        window = [t for t in ctx.turns if t.index <= (ctx.problem_turns[-1].index + 1
+                                                      if ctx.problem_turns else 1)]
+    elif slot == "name" and ctx.address_turn is not None:
+        window = next_turns(ctx.turns, ctx.address_turn, "agent", 2)
+    elif slot == "phone":
+        anchor = ctx.name_turn or ctx.address_turn
+        window = next_turns(ctx.turns, anchor, "agent", 2) if anchor else []
+    else:
+        window = []
+    agent = [t for t in window if t.role == "agent"]
+    return agent[-2:] or closing_turns(ctx.turns)
+
+
+def not_convenient(ctx: CallContext) -> Turn | None:
+    """The resident's "不方便" right after the follow-up opening, if so."""
+    opening = opening_turns(ctx.turns)
+    if not opening:
+        return None
+    for t in reply_to(ctx.turns, opening[-1])[:1]:
+        if contains_any(ctx.phrasebook.followup.not_convenient, t.text):
+            return t
+    return None
+
+
+@check("asked.resolved")
+@check("asked.attitude")
+@check("asked.charged")
+@check("asked.rating")
+@check("asked.suggestions")
+@check("asked.payment")
+def check_followup_question(ctx: CallContext, item: FormItem) -> Verdict:
+    slot = item.check.split(".", 1)[1]
+    q = ctx.phrasebook.followup.questions[slot]
+    asked = ctx.asked(slot)
+    status = ctx.grade(asked.match.score)
+    if status == "pass":
+        return Verdict("pass", f"坐席询问了「{q.label}」", [asked.turn], asked.match.score)  # type: ignore[list-item]
+    away = not_convenient(ctx)
+    if away is not None:
+        return Verdict("na", "住户不方便，已约定回访时间", [away])
+    if status == "review":
+        return Verdict("review", f"可能询问了「{q.label}」（匹配度{asked.match.score:.0f}），请人工确认",
+                       [asked.turn], asked.match.score)  # type: ignore[list-item]
+    return Verdict("fail", f"坐席没有询问「{q.label}」", closing_turns(ctx.turns)[:1],
+                   asked.match.score)
+
+
+# --- read-back -------------------------------------------------------------------------------
+
+_FACT_LABEL = {"problem": "报修内容", "address": "地址", "name": "姓名", "phone": "电话"}
+
+
+def _statements(text: str) -> str:
+    """The statements of an agent turn without its questions, when punctuation tells them
+    apart; a read-back is a statement ("暖气片漏水是吧"), "是哪个屋不热？" is a question."""
+    parts = clauses(text)
+    if len(parts) == 1:
+        return text
+    return "".join(p for p in parts if not is_question(p) or "对吗" in p or "是吧" in p)
+
+
+def problem_kinds(ctx: CallContext, text: str) -> set[str]:
+    kinds = ctx.phrasebook.repair.facts.problem_kinds
+    return {k for k, words in kinds.items() if contains_any(words, text)}
+
+
+def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> float:
+    if fact == "phone":
+        return digits_similarity(said.text, echo.text)
+    if fact == "name":
+        name = name_in(said.text)
+        if not name:
+            return 0.0
+        full = phrase_score(name, echo.text)
+        surname = phrase_score(name[0], echo.text) * 0.9 if len(name) >= 2 and re.search(
+            f"{re.escape(name[0])}(先生|女士|师傅|阿姨|大爷|大姐)", normalize(echo.text)) else 0.0
+        return max(full, surname)
+    if fact == "address":
+        n = normalize(said.text)
+        first_digit = next((i for i, ch in enumerate(n) if ch.isdigit()), len(n))
+        community = n[:first_digit]
+        numbers = digits_similarity(said.text, echo.text)
+        if len(community) >= 2:
+            return 0.75 * numbers + 0.25 * phrase_score(community, echo.text)
+        return numbers
+    statement = _statements(echo.text)
+    kinds = problem_kinds(ctx, said.text)
+    if kinds & problem_kinds(ctx, statement):
+        return 100.0
+    return repeat_score(said.text, statement)
+
+
+@check("readback.problem")
+@check("readback.address")
+@check("readback.name")
+@check("readback.phone")
+def check_readback(ctx: CallContext, item: FormItem) -> Verdict:
+    fact = item.check.split(".", 1)[1]
+    label = _FACT_LABEL[fact]
+    if fact == "problem":
+        said_turns = ctx.problem_turns
+        if not said_turns:
+            return Verdict("review", "找不到住户描述的报修内容，请人工确认")
+        end = ctx._first_index("address")
+        window = [t for t in ctx.turns if said_turns[0].index < t.index <= end
+                  and t.role == "agent"][:4]
+        pairs = [(s, e) for e in window for s in said_turns if s.index < e.index]
+    else:
+        said = {"address": ctx.address_turn, "name": ctx.name_turn, "phone": ctx.phone_turn}[fact]
+        if said is None:
+            asked = ctx.asked(fact)
+            if asked.turn is not None and asked.match.score >= ctx.pass_at:
+                return Verdict("review", f"坐席询问了{label}，但找不到住户的回答，请人工确认",
+                               [asked.turn])
+            return Verdict("fail", f"通话中没有{label}，无从跟读", closing_turns(ctx.turns)[:1])
+        pairs = [(said, e) for e in next_turns(ctx.turns, said, "agent", 2)]
+        if not pairs:
+            return Verdict("fail", f"住户说出{label}后坐席没有跟读", [said])
+    best_score, best_pair = 0.0, None
+    for s, e in pairs:
+        sc = _readback_score(ctx, fact, s, e)
+        if sc > best_score:
+            best_score, best_pair = sc, (s, e)
+    if best_pair is None:
+        first = said_turns[0] if fact == "problem" else pairs[0][0] if pairs else None
+        return Verdict("fail", f"坐席没有跟读{label}", [first] if first else [])
+    status = ctx.grade(best_score)
+    s, e = best_pair
+    if status == "pass":
+        return Verdict("pass", f"坐席跟读了{label}", [s, e], best_score)
+    if status == "review":
+        return Verdict("review", f"坐席的跟读与住户所说的{label}只部分一致（{best_score:.0f}），请人工确认",
+                       [s, e], best_score)
+    following = next_turns(ctx.turns, s, "agent", 1) if fact != "problem" else pairs[0][1:]
+    return Verdict("fail", f"住户说出{label}后坐席没有跟读", [s, *following], best_score)
+
+
+# --- items that need the ticket --------------------------------------------------------------
+
+def _ticket_check(ctx: CallContext, item: FormItem) -> Verdict:
+    field_ = item.check.split(".", 1)[1]
+    if ctx.ticket is None and ctx.tickets_given and ctx.script_kind == "repair":
+        said = {"problem": ctx.problem_turns[:1], "name": [ctx.name_turn],
+                "phone": [ctx.phone_turn]}.get(field_, [ctx.address_turn])
+        return Verdict("fail", "没有找到本通报修电话的工单（工单导出中无此录音编号，也无同坐席同时段的工单）",
+                       [t for t in said if t is not None] or opening_turns(ctx.turns)[:1])
+    if ctx.ticket is None:
+        return Verdict("na", "需要工单数据才能评定（--tickets）")
+    from qa_audit.ticket_checks import ticket_verdict
+
+    return ticket_verdict(ctx, field_)
+
+
+for _field in ("problem", "name", "phone", "address", "station", "seat", "recorder",
+               "address_format"):
+    CHECKS[f"ticket.{_field}"] = _ticket_check
+
+
+@check("phrase")
+def check_phrase(ctx: CallContext, item: FormItem) -> Verdict:
+    """A site's own item: one of `phrases` said by `speaker`, first, last or anywhere."""
+    pool = [t for t in ctx.turns if t.role == item.speaker]
+    if item.where == "first":
+        pool = pool[:1]
+    elif item.where == "last":
+        pool = pool[-1:]
+    best_turn, best = None, 0.0
+    for t in pool:
+        s = best_phrase(item.phrases, t.text).score
+        if s > best:
+            best_turn, best = t, s
+    status = ctx.grade(best)
+    evidence = [best_turn] if best_turn else pool[-1:]
+    reasons = {"pass": f"说了「{item.label or item.id}」", "fail": f"没有说「{item.label or item.id}」",
+               "review": f"可能说了「{item.label or item.id}」，请人工确认"}
+    return Verdict(status, reasons[status], evidence, best)
+
+
+# --- findings from conduct and follow-up answers ---------------------------------------------
+
+def conduct_findings(ctx: CallContext) -> list[Finding]:
+    pb = ctx.phrasebook
+    out: list[Finding] = []
+    impolite, promise = pb.conduct.impolite, pb.conduct.invalid_promise
+    whole = {normalize(p) for p in impolite.whole_utterance_only}
+    for t in ctx.agent():
+        n = normalize(t.text)
+        hit = None
+        for phrase in impolite.phrases:
+            np_ = normalize(phrase)
+            if np_ in whole:
+                if any(normalize(c) == np_ for c in clauses(t.text)):
+                    hit = phrase
+            elif len(np_) >= 3 and phrase_score(phrase, t.text) >= 90:
+                hit = phrase
+            if hit:
+                break
+        if hit:
+            out.append(_finding(pb, "impolite", f"服务忌语「{hit}」", [t]))
+        pattern = next((p for p in promise.patterns if re.search(p, n)), None)
+        if pattern:
+            out.append(_finding(pb, "invalid_promise", f"无效承诺：「{t.text}」", [t]))
+    return out
+
+
+def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
+             item: str | None = None) -> Finding:
+    return Finding(code=code, fine_yuan=pb.fine(code), detail=detail,
+                   evidence=[evidence_of(t.utterance) for t in evidence], item=item,
+                   serious=pb.is_serious(code))
+
+
+_RATING = re.compile(r"(10|[1-9])分?")
+
+
+def followup_answers(ctx: CallContext) -> tuple[dict[str, Any], dict[str, list[Turn]]]:
+    """The resident's answers to questions a–d, with the turns they come from."""
+    vocab = ctx.phrasebook.followup.answers
+    answers: dict[str, Any] = {}
+    sources: dict[str, list[Turn]] = {}
+    for slot in ("resolved", "attitude", "charged", "rating"):
+        asked = ctx.asked(slot)
+        if asked.turn is None or asked.match.score < ctx.pass_at:
+            continue
+        replies = [t for t in reply_to(ctx.turns, asked.turn)]
+        text = "".join(t.text for t in replies)
+        if not normalize(text):
+            continue
+        if slot == "rating":
+            n = normalize(text)
+            m = _RATING.search(n)
+            if "满分" in n:
+                answers[slot] = 10
+            elif m:
+                answers[slot] = int(m.group(1))
+            else:
+                continue
+        else:
+            value = next((v for v, words in vocab[slot].items() if contains_any(words, text)), None)
+            if value is None:
+                continue
+            answers[slot] = value
+        sources[slot] = replies
+    return answers, sources
+
+
+# --- the whole form --------------------------------------------------------------------------
+
+def _downgrade(ctx: CallContext, item: FormItem, verdict: Verdict) -> Verdict:
+    """A `fail` that rests on uncertain roles or words a person must hear becomes `review`."""
+    if verdict.status != "fail":
+        return verdict
+    m = ctx.phrasebook.matching
+    if ctx.transcript.role_confidence < m.min_role_confidence and not item.check.startswith(
+            "ticket."):
+        return Verdict("review", f"{verdict.reason}（说话人由单声道推断，置信度"
+                                 f"{ctx.transcript.role_confidence:.2f}，请人工确认）",
+                       verdict.evidence, verdict.score)
+    unsure = [t for t in verdict.evidence if t.utterance.confidence is not None
+              and t.utterance.confidence < m.min_asr_confidence]
+    if unsure:
+        return Verdict("review", f"{verdict.reason}（识别置信度低：「{unsure[0].text}」，请听录音确认）",
+                       verdict.evidence, verdict.score)
+    return verdict
+
+
+def score_form(ctx: CallContext, form: Form) -> list[ItemResult]:
+    items: list[ItemResult] = []
+    for item in form.items:
+        verdict = _downgrade(ctx, item, CHECKS[item.check](ctx, item))
+        points = {"pass": item.points, "review": item.points, "fail": 0.0, "na": 0.0}[
+            verdict.status]
+        items.append(ItemResult(
+            id=item.id, label=item.label, status=verdict.status, points=points,
+            max_points=item.points, reason=verdict.reason,
+            evidence=[evidence_of(t.utterance) for t in verdict.evidence if t is not None],
+            match_score=None if verdict.score is None else round(verdict.score, 1)))
+    return items
+
+
+def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *,
+               ticket: Ticket | None = None, ticket_guessed: bool = False,
+               stations: Any = None, tickets_given: bool | None = None,
+               extra_findings: Sequence[Finding] = ()) -> CallAudit:
+    """Fill in the call's form. `meta.call_type` picks the form (repair when unknown)."""
+    call_type = meta.call_type or "repair"
+    meta = meta.model_copy(update={"call_type": call_type})
+    form = phrasebook.form_for(call_type)
+    ctx = CallContext(transcript, meta, phrasebook, ticket, ticket_guessed, stations,
+                      tickets_given=ticket is not None if tickets_given is None else tickets_given)
+    items = score_form(ctx, form)
+    findings = list(extra_findings)
+    opening = next((i for i in items if form_check(form, i.id) == "opening"), None)
+    if opening is not None and opening.status == "fail":
+        findings.append(Finding(code="nonstandard_phrase",
+                                fine_yuan=phrasebook.fine("nonstandard_phrase"),
+                                detail=f"开头语不规范：{opening.reason}", evidence=opening.evidence,
+                                item=opening.id, serious=phrasebook.is_serious("nonstandard_phrase")))
+    findings += conduct_findings(ctx)
+    answers: dict[str, Any] = {}
+    if call_type == "followup":
+        answers, sources = followup_answers(ctx)
+        if answers.get("charged") == "yes":
+            findings.append(_finding(phrasebook, "repairman_charged", "回访中住户反映维修工收费",
+                                     sources["charged"]))
+    if ticket is not None:
+        from qa_audit.ticket_checks import ticket_findings
+
+        findings += ticket_findings(ctx, form, items)
+    max_score = sum(i.max_points for i in items if i.status != "na")
+    return CallAudit(
+        call_id=transcript.call_id, agent_id=meta.agent_id, call_type=call_type, form=form.id,
+        score=sum(i.points for i in items), max_score=max_score, items=items, findings=findings,
+        answers=answers, started_at=meta.started_at,
+        ticket_id=ticket.ticket_id if ticket else meta.ticket_id,
+        station=ticket.station if ticket else None, audio=transcript.audio,
+        provenance={"qa_audit": __version__, "form": f"{form.id}@{form.version}",
+                    "phrasebook": phrasebook.version,
+                    "transcript": dict(transcript.provenance),
+                    "role_source": transcript.role_source,
+                    "role_confidence": transcript.role_confidence,
+                    **({"ticket_match": "guessed"} if ticket_guessed else {})})
+
+
+def form_check(form: Form, item_id: str) -> str:
+    return next(i.check for i in form.items if i.id == item_id)
