@@ -20,8 +20,12 @@ _ACKS = frozenset("对 是 对的 是的 嗯 嗯嗯 没错 对对 对对对 好 
                   "再见 好再见 拜拜 没有了 没了 谢谢你 嗯对 对是的".split())
 _CLAUSE_SPLIT = re.compile(r"[。！？!?；;，,、…\n]+")
 _QUESTION_MARK = re.compile(r"[？?]\s*$")
+# A request ending in 吧 asks too ("您给打个分吧"); a tag 是吧/对吧 on a read-back does not.
+_REQUEST = re.compile(r"(?<![是对])吧[。！!，,]?\s*$")
 _QUESTION_WORDS = ("吗", "呢", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "是不是", "有没有",
-                   "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有")
+                   "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有",
+                   # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
+                   "留", "说一下", "告诉")
 _NAME_LEADS = re.compile(r"^(我叫|我姓|姓|叫|我是|免贵姓|这边是|是)")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐)$")
 
@@ -65,40 +69,41 @@ def clauses(text: str) -> list[str]:
 
 
 def is_question(clause: str) -> bool:
-    return bool(_QUESTION_MARK.search(clause)) or any(w in clause for w in _QUESTION_WORDS)
+    return bool(_QUESTION_MARK.search(clause) or _REQUEST.search(clause)) or any(
+        w in clause for w in _QUESTION_WORDS)
 
 
-def question_score(phrases: Sequence[str], text: str) -> Match:
+def question_score(phrases: Sequence[str], text: str,
+                   exclude: Sequence[Sequence[str]] = ()) -> Match:
     """How well the text asks one of the phrases, looking only at clauses that ask something.
 
     A read-back such as "客厅阀门一直滴水" repeats severity words without asking about them.
+    A clause that asks one of the `exclude` lists at least as well asks that instead
+    ("您家住哪儿" asks for the address, not for where the fault is).
     """
     best = Match(0.0, "")
     for clause in clauses(text):
-        if is_question(clause):
-            m = best_phrase(phrases, clause)
-            if m.score > best.score:
-                best = m
+        if not is_question(clause):
+            continue
+        m = best_phrase(phrases, clause)
+        if m.score <= best.score:
+            continue
+        if any(best_phrase(other, clause).score >= m.score for other in exclude):
+            continue
+        best = m
     return best
 
 
 def best_question(all_turns: Sequence[Turn], phrases: Sequence[str],
                   exclude: Sequence[Sequence[str]] = ()) -> Asked:
-    """The agent turn that asks one of `phrases` best.
-
-    A turn that asks one of the `exclude` phrase lists better is not counted ("您家住哪儿"
-    asks for the address, not for where the fault is).
-    """
+    """The agent turn that asks one of `phrases` best (see `question_score`)."""
     best = Asked(None, Match(0.0, ""))
     for t in all_turns:
         if t.role != "agent":
             continue
-        m = question_score(phrases, t.text)
-        if m.score <= best.match.score:
-            continue
-        if any(question_score(other, t.text).score > m.score for other in exclude):
-            continue
-        best = Asked(t, m)
+        m = question_score(phrases, t.text, exclude)
+        if m.score > best.match.score:
+            best = Asked(t, m)
     return best
 
 
@@ -180,9 +185,65 @@ def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
     return tail or [agent[-1]]
 
 
+_SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
+
+
+def spelled(text: str) -> list[str]:
+    """Characters a resident spells out: "桂花的桂，芝麻的芝" -> ["桂", "芝"]."""
+    out = []
+    for clause in _CLAUSE_SPLIT.split(text):
+        n = normalize(clause)
+        m = re.fullmatch(r"(.+)的(.)(是吧|对吧)?", n)
+        if m and m.group(2) in m.group(1):
+            out.append(m.group(2))
+    return out
+
+
 def name_in(text: str) -> str:
-    """The name a resident gives: "我姓何，何建平。" -> "何建平"; "杨帆" -> "杨帆"."""
+    """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生"."""
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
+    # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
+    parts = [p for p in parts if "的" not in p]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in parts]
-    candidates = [c for c in candidates if c and not c.isdigit() and len(c) <= 4]
+    candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
+                  and len(c) <= 4]
+    surname = _SURNAME.search(normalize(text))
+    if surname:
+        with_surname = [c for c in candidates if c.startswith(surname.group(1))]
+        candidates = with_surname or candidates
     return max(candidates, key=len) if candidates else ""
+
+
+_CORRECTION = re.compile(r"不对|错了|说错|应该是|不是.{0,6}是")
+_PHONE_RUN = re.compile(r"\d{7,}")
+
+
+def correction_of(text: str) -> bool:
+    """Whether a resident's turn corrects what they said before ("不对，是五零二")."""
+    return bool(_CORRECTION.search(text))
+
+
+def phone_in(text: str) -> str:
+    """The phone number in a turn (the longest run of seven or more digits), or ""."""
+    runs = _PHONE_RUN.findall(normalize(text))
+    return max(runs, key=len) if runs else ""
+
+
+def without_phone(text: str) -> str:
+    """The turn with any phone number taken out, so its digits don't join the address."""
+    return re.sub(r"[\d零〇一二三四五六七八九幺两洞][\d零〇一二三四五六七八九幺两洞，,\s\-]{5,}"
+                  r"[\d零〇一二三四五六七八九幺两洞]",
+                  lambda m: "" if len(digits_only(m.group(0))) >= 7 else m.group(0), text)
+
+
+def apply_correction(address: str, correction: str) -> str:
+    """"幸福家园六号楼二单元五零三" corrected by "不对，是五零二" -> "幸福家园6-2-502": the
+    corrected numbers replace as many numbers at the end."""
+    from qa_audit.dispatch import house_numbers
+
+    numbers, fixed = house_numbers(address), house_numbers(correction)
+    if not fixed or len(fixed) > len(numbers):
+        return address
+    merged = numbers[: len(numbers) - len(fixed)] + fixed
+    prefix = re.split(r"[\d零〇一二三四五六七八九十幺两]", address, maxsplit=1)[0]
+    return prefix + "-".join(merged)

@@ -7,6 +7,7 @@ digits in either script, traditional characters — still match.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,17 @@ class Match:
     phrase: str
 
 
+# Politeness and particles that many phrases share ("请问您的姓名" / "请问您的具体地址"): a fuzzy
+# match is judged on what is left, so shared boilerplate does not make two questions alike.
+_BOILERPLATE = re.compile(r"请问|您的|你的|一下|请|您|吗|呢|吧|了|的")
+
+
+def core(phrase: str) -> str:
+    """A phrase without its boilerplate; the phrase itself if little would be left."""
+    stripped = _BOILERPLATE.sub("", phrase)
+    return stripped if len(stripped) >= 2 else phrase
+
+
 def phrase_score(phrase: str, text: str) -> float:
     """How well `phrase` occurs somewhere in `text` (0..100), by characters or by sound."""
     p, t = normalize(phrase), normalize(text)
@@ -38,11 +50,17 @@ def phrase_score(phrase: str, text: str) -> float:
         return 0.0
     if p in t:
         return 100.0
-    if len(p) <= 2:
-        # Two characters leave no room for a fuzzy match: compare by sound only.
+    p = core(p)
+    if p in t:
+        return 100.0
+    if len(p) <= 3:
+        # Three characters or fewer leave no room for a fuzzy match ("厉害吗" is not
+        # "对吗"): compare by sound only.
         return 100.0 if pinyin_key(p) in pinyin_key(t) else 0.0
     by_chars = fuzz.partial_ratio(p, t)
-    by_sound = fuzz.partial_ratio(pinyin_key(p), pinyin_key(t))
+    # By whole syllables: letter by letter, "dian hua duo shao" would half-match
+    # "da gai duo shao".
+    by_sound = fuzz.partial_ratio(pinyin_key(p).split(), pinyin_key(t).split())
     # A sound match is slightly less sure than a character match.
     return max(by_chars, by_sound * 0.97)
 
@@ -115,4 +133,4 @@ def text_similarity(a: str, b: str) -> float:
     na, nb = normalize(a), normalize(b)
     if not na or not nb:
         return 0.0
-    return max(fuzz.ratio(na, nb), fuzz.ratio(pinyin_key(a), pinyin_key(b)) * 0.97)
+    return max(fuzz.ratio(na, nb), fuzz.ratio(pinyin_key(a).split(), pinyin_key(b).split()) * 0.97)

@@ -26,6 +26,7 @@ SPOKEN_DIGITS = {
     "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
 }
 _UNITS = "十百千万"
+_UNIT_VALUES = {"十": "10", "百": "100", "千": "1000", "万": "10000"}
 _NUMBER_RUN = re.compile(f"[{''.join(SPOKEN_DIGITS)}{_UNITS}]+")
 _DIGIT_SPACES = re.compile(r"(?<=\d)[\s\-]+(?=\d)")
 # Everything that is not a letter or digit: punctuation of both widths, spaces, symbols.
@@ -51,8 +52,9 @@ def _run_to_digits(run: str) -> str:
     try:
         value = cn2an.cn2an(run.replace("幺", "一").replace("洞", "零"), "smart")
     except (ValueError, KeyError):
-        # Not a well-formed numeral (e.g. 十十); read what can be read digit by digit.
-        return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in run)
+        # Not a well-formed numeral (e.g. 十十); read it symbol by symbol, all as digits so
+        # that normalizing again changes nothing.
+        return "".join(SPOKEN_DIGITS.get(ch) or _UNIT_VALUES[ch] for ch in run)
     return str(int(value)) if float(value).is_integer() else str(value)
 
 

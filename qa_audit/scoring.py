@@ -18,9 +18,10 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from qa_audit import __version__
-from qa_audit.dialogue import (Asked, Turn, best_question, clauses, closing_turns, first_with,
-                               is_ack, is_question, name_in, next_turns, opening_turns, reply_to,
-                               turns)
+from qa_audit.dialogue import (Asked, Turn, apply_correction, best_question, clauses,
+                               closing_turns, correction_of, first_with, is_ack, is_question,
+                               name_in, next_turns, opening_turns, phone_in, question_score,
+                               reply_to, turns, without_phone)
 from qa_audit.matching import (best_phrase, contains_any, digits_similarity, phrase_score,
                                repeat_score)
 from qa_audit.normalize import digits_only, normalize
@@ -28,7 +29,6 @@ from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
 from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
                               Transcript, evidence_of)
 
-_PHONE_RUN = re.compile(r"\d{7,}")
 
 
 @dataclass
@@ -87,10 +87,8 @@ class CallContext:
         questions = script.questions
         out: dict[str, Asked] = {}
         for slot, q in questions.items():
-            # A turn that asks for the address better than for the fault's place is an
-            # address question ("您家住哪儿"), and the other way round.
-            others = [o.phrases for s, o in questions.items()
-                      if s != slot and {s, slot} <= {"location", "address"}]
+            # "您家住哪儿" asks for the address, not for where the fault is.
+            others = [questions["address"].phrases] if slot == "location" else []
             out[slot] = best_question(self.turns, q.phrases, exclude=others)
         return out
 
@@ -126,9 +124,29 @@ class CallContext:
 
     @staticmethod
     def _is_address(t: Turn, markers: Sequence[str]) -> bool:
-        n = normalize(t.text)
-        return bool(digits_only(t.text)) and not _PHONE_RUN.search(n) and bool(
-            contains_any(markers, t.text))
+        return bool(digits_only(without_phone(t.text))) and bool(contains_any(markers, t.text))
+
+    @cached_property
+    def address_text(self) -> str:
+        """The address as the resident finally gave it: pieces given one question at a time
+        ("西辛小区。" "十二号楼。" "三单元，四零二。") joined, and a correction ("不对，是五零二")
+        put in place of what it corrects."""
+        turn = self.address_turn
+        if turn is None:
+            return ""
+        end = min(self._first_index("name"), self._first_index("phone"))
+        asked = self.asked("address")
+        start = asked.turn.index if asked.turn is not None and asked.match.score >= \
+            self.pass_at and asked.turn.index < turn.index else turn.index - 1
+        pieces = [t for t in self.customer()
+                  if start < t.index <= turn.index and not is_ack(t.text)
+                  and (digits_only(t.text) or contains_any(
+                      self.phrasebook.repair.facts.address_markers, t.text))]
+        text = "".join(without_phone(t.text) for t in pieces) or without_phone(turn.text)
+        for t in self.customer():
+            if turn.index < t.index < end and correction_of(t.text) and digits_only(t.text):
+                text = apply_correction(text, t.text)
+        return text
 
     @cached_property
     def name_turn(self) -> Turn | None:
@@ -142,7 +160,7 @@ class CallContext:
 
     @cached_property
     def phone_turn(self) -> Turn | None:
-        said = [t for t in self.customer() if _PHONE_RUN.search(normalize(t.text))]
+        said = [t for t in self.customer() if phone_in(t.text)]
         return said[-1] if said else None
 
 
@@ -338,6 +356,9 @@ def check_followup_question(ctx: CallContext, item: FormItem) -> Verdict:
     away = not_convenient(ctx)
     if away is not None:
         return Verdict("na", "住户不方便，已约定回访时间", [away])
+    volunteered = first_with(ctx.turns, "customer", q.volunteered) if q.volunteered else None
+    if volunteered is not None:
+        return Verdict("na", f"住户已主动说明，无需再问「{q.label}」", [volunteered])
     if status == "review":
         return Verdict("review", f"可能询问了「{q.label}」（匹配度{asked.match.score:.0f}），请人工确认",
                        [asked.turn], asked.match.score)  # type: ignore[list-item]
@@ -359,14 +380,19 @@ def _statements(text: str) -> str:
     return "".join(p for p in parts if not is_question(p) or "对吗" in p or "是吧" in p)
 
 
+_NEGATED = re.compile(r"(不|没有?|别)(漏|滴|渗|冒|流|凉|冷)")
+
+
 def problem_kinds(ctx: CallContext, text: str) -> set[str]:
+    """The kinds of problem a text names (不漏/没凉 name none: "不漏水，就是拧不动")."""
     kinds = ctx.phrasebook.repair.facts.problem_kinds
+    text = _NEGATED.sub("", normalize(text))
     return {k for k, words in kinds.items() if contains_any(words, text)}
 
 
 def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> float:
     if fact == "phone":
-        return digits_similarity(said.text, echo.text)
+        return digits_similarity(phone_in(said.text), echo.text)
     if fact == "name":
         name = name_in(said.text)
         if not name:
@@ -376,10 +402,10 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
             f"{re.escape(name[0])}(先生|女士|师傅|阿姨|大爷|大姐)", normalize(echo.text)) else 0.0
         return max(full, surname)
     if fact == "address":
-        n = normalize(said.text)
+        n = normalize(ctx.address_text or said.text)
         first_digit = next((i for i, ch in enumerate(n) if ch.isdigit()), len(n))
         community = n[:first_digit]
-        numbers = digits_similarity(said.text, echo.text)
+        numbers = digits_similarity(ctx.address_text or said.text, without_phone(echo.text))
         if len(community) >= 2:
             return 0.75 * numbers + 0.25 * phrase_score(community, echo.text)
         return numbers
@@ -413,7 +439,11 @@ def check_readback(ctx: CallContext, item: FormItem) -> Verdict:
                 return Verdict("review", f"坐席询问了{label}，但找不到住户的回答，请人工确认",
                                [asked.turn])
             return Verdict("fail", f"通话中没有{label}，无从跟读", closing_turns(ctx.turns)[:1])
-        pairs = [(said, e) for e in next_turns(ctx.turns, said, "agent", 2)]
+        # The read-back is usually the next agent turn, but a resident who volunteers
+        # everything at once is read back later ("您是陈志红，电话…，对吧？").
+        closing = {t.index for t in closing_turns(ctx.turns)}
+        later = [t for t in ctx.agent() if t.index > said.index and t.index not in closing][:6]
+        pairs = [(said, e) for e in later or next_turns(ctx.turns, said, "agent", 1)]
         if not pairs:
             return Verdict("fail", f"住户说出{label}后坐席没有跟读", [said])
     best_score, best_pair = 0.0, None
@@ -511,36 +541,48 @@ def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
 
 
 _RATING = re.compile(r"(10|[1-9])分?")
+_ANSWER_FILLER = re.compile(r"[啊吧呀呢的了哦嗯]+$")
+
+
+def answer_has(words: Sequence[str], reply: str) -> bool:
+    """Whether a reply uses one of the words; "=是" means the whole reply is 是."""
+    whole = _ANSWER_FILLER.sub("", normalize(reply)) or normalize(reply)
+    inside = [w for w in words if not w.startswith("=")]
+    return whole in {normalize(w[1:]) for w in words if w.startswith("=")} or bool(
+        contains_any(inside, reply))
+
+
+def _answer(ctx: CallContext, slot: str, text: str) -> Any:
+    if slot == "rating":
+        n = normalize(text)
+        if "满分" in n:
+            return 10
+        m = _RATING.search(n)
+        return int(m.group(1)) if m else None
+    vocab = ctx.phrasebook.followup.answers[slot]
+    return next((v for v, words in vocab.items() if answer_has(words, text)), None)
 
 
 def followup_answers(ctx: CallContext) -> tuple[dict[str, Any], dict[str, list[Turn]]]:
-    """The resident's answers to questions a–d, with the turns they come from."""
-    vocab = ctx.phrasebook.followup.answers
+    """The resident's answers to questions a–d, with the turns they come from: the reply to
+    each time the agent asked (a second asking when the first reply was "啥？"), or what the
+    resident volunteered when the agent did not ask."""
+    questions = ctx.phrasebook.followup.questions
     answers: dict[str, Any] = {}
     sources: dict[str, list[Turn]] = {}
     for slot in ("resolved", "attitude", "charged", "rating"):
-        asked = ctx.asked(slot)
-        if asked.turn is None or asked.match.score < ctx.pass_at:
-            continue
-        replies = [t for t in reply_to(ctx.turns, asked.turn)]
-        text = "".join(t.text for t in replies)
-        if not normalize(text):
-            continue
-        if slot == "rating":
-            n = normalize(text)
-            m = _RATING.search(n)
-            if "满分" in n:
-                answers[slot] = 10
-            elif m:
-                answers[slot] = int(m.group(1))
-            else:
-                continue
-        else:
-            value = next((v for v, words in vocab[slot].items() if contains_any(words, text)), None)
-            if value is None:
-                continue
-            answers[slot] = value
-        sources[slot] = replies
+        q = questions[slot]
+        asking = [t for t in ctx.agent()
+                  if question_score(q.phrases, t.text).score >= ctx.pass_at]
+        candidates = [reply_to(ctx.turns, t) for t in asking]
+        if not asking and q.volunteered:
+            said = first_with(ctx.turns, "customer", q.volunteered)
+            candidates = [[said]] if said is not None else []
+        for replies in candidates:
+            value = _answer(ctx, slot, "".join(t.text for t in replies))
+            if value is not None:
+                answers[slot], sources[slot] = value, replies
+                break
     return answers, sources
 
 

@@ -1,0 +1,177 @@
+"""`qa-audit score`: fill in the spot-check form for transcripts (or recordings)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from qa_audit.callmeta import DEFAULT_PATTERN, require_pattern
+from qa_audit.errors import QaAuditError
+from qa_audit.phrasebook import Phrasebook, load_phrasebook
+from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, is_audio, load_dispatch
+from qa_audit.records import CallAudit, Transcript
+from qa_audit.transcripts import read_transcript
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "review": "yellow", "na": "dim"}
+
+# Options shared by the commands that read dispatch data.
+CallsOpt = Annotated[Path | None, typer.Option(
+    "--calls", help="Call records (calls.csv/.xlsx): agent, type, time, ring, hang-up, ticket.",
+    dir_okay=False)]
+TicketsOpt = Annotated[Path | None, typer.Option(
+    "--tickets", help="Ticket export (CSV or XLSX, UTF-8 or GBK, English or Chinese headers).",
+    dir_okay=False)]
+StationsOpt = Annotated[Path | None, typer.Option(
+    "--stations", help="Station directory: community -> repair station (stations.csv).",
+    dir_okay=False)]
+ColumnsOpt = Annotated[Path | None, typer.Option(
+    "--columns", help="YAML file mapping your column headers to the contract's names.",
+    dir_okay=False)]
+PhrasebookOpt = Annotated[Path | None, typer.Option(
+    "--phrasebook", help="Folder with your phrasebook/forms; overrides the defaults file by file.",
+    file_okay=False)]
+PatternOpt = Annotated[str, typer.Option(
+    "--name-pattern", help="How recordings are named, when there is no calls.csv.")]
+ModelOpt = Annotated[str, typer.Option(
+    "--model", help="Speech model for recordings: 'embedded', a faster-whisper name, or a folder.")]
+AgentChannelOpt = Annotated[str, typer.Option(
+    "--agent-channel", help="Stereo recordings: the channel that carries the agent (left|right).")]
+
+
+def out_console() -> Console:
+    """The table's console; wide enough for whole call ids when the output is piped."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 200
+    return console
+
+
+def say(message: str) -> None:
+    """One diagnostic line on stderr, never wrapped (scripts grep for it)."""
+    typer.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    say(f"warning: {message}")
+
+
+def show_problems(data: DispatchData) -> None:
+    for problem in data.problems:
+        warn(problem)
+
+
+def summary_table(audits: Sequence[CallAudit]) -> Table:
+    table = Table(title="录音抽查测评 spot-check results", show_lines=False)
+    table.add_column("call", no_wrap=True)
+    for col, justify in ( ("agent", "left"), ("type", "left"),
+                         ("score", "right"), ("failed items", "left"), ("review", "right"),
+                         ("findings", "left"), ("fines ¥", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for a in audits:
+        fails = ", ".join(i.id for i in a.items if i.status == "fail")
+        reviews = sum(i.status == "review" for i in a.items)
+        table.add_row(a.call_id, a.agent_id or "?", a.call_type,
+                      f"{a.score:g}/{a.max_score:g}", f"[red]{fails}[/red]" if fails else "",
+                      f"[yellow]{reviews}[/yellow]" if reviews else "0",
+                      ", ".join(f.code for f in a.findings), f"{a.fines_yuan:g}")
+    return table
+
+
+@contextmanager
+def jsonl_writer(out: Path | None) -> Iterator[IO[str] | None]:
+    """Results are appended one line per call as they are made, so an interruption keeps
+    every call already scored."""
+    if out is None:
+        yield None
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        yield fh
+
+
+def write_result(fh: IO[str] | None, audit: CallAudit) -> None:
+    if fh is not None:
+        fh.write(audit.model_dump_json(exclude_none=True) + "\n")
+        fh.flush()
+
+
+def transcripts_for(paths: Sequence[Path], *, phrasebook: Phrasebook, data: DispatchData,
+                    model: str, agent_channel: str, failures: list[tuple[Path, str]]
+                    ) -> Iterator[Transcript]:
+    """Transcripts from JSON files, and from recordings by transcribing them (cached)."""
+    audio = [p for p in paths if is_audio(p)]
+    for path in paths:
+        if is_audio(path):
+            continue
+        try:
+            yield read_transcript(path)
+        except QaAuditError as err:
+            failures.append((path, str(err)))
+    if audio:
+        from qa_audit.transcribe import TranscribeOptions, default_transcriber, transcribe_many
+
+        transcriber = default_transcriber(
+            TranscribeOptions(model=model, agent_channel=agent_channel),  # type: ignore[arg-type]
+            phrasebook=phrasebook, station_names=data.station_names())
+        done, failed = transcribe_many(transcriber, audio)
+        failures += failed
+        yield from done
+
+
+def score(
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Transcript JSON files, recordings, or folders of them.", show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Write the results as JSON Lines (formats.md) to this file.",
+        dir_okay=False)] = None,
+    json_lines: Annotated[bool, typer.Option(
+        "--json", help="Print the results as JSON Lines on stdout instead of the table.")] = False,
+    calls: CallsOpt = None,
+    tickets: TicketsOpt = None,
+    stations: StationsOpt = None,
+    columns: ColumnsOpt = None,
+    phrasebook_dir: PhrasebookOpt = None,
+    name_pattern: PatternOpt = DEFAULT_PATTERN,
+    model: ModelOpt = "embedded",
+    agent_channel: AgentChannelOpt = "left",
+) -> None:
+    """Score calls against the phrasebook and the spot-check forms (录音抽查测评)."""
+    require_pattern(name_pattern)
+    phrasebook = load_phrasebook(phrasebook_dir)
+    data = load_dispatch(calls=calls, tickets=tickets, stations=stations, columns=columns)
+    show_problems(data)
+    paths = collect_inputs(inputs)
+    failures: list[tuple[Path, str]] = []
+    audits: list[CallAudit] = []
+    with jsonl_writer(out) as fh:
+        for transcript in transcripts_for(paths, phrasebook=phrasebook, data=data, model=model,
+                                          agent_channel=agent_channel, failures=failures):
+            audit = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
+            audits.append(audit)
+            write_result(fh, audit)
+            if json_lines and fh is None:
+                typer.echo(audit.model_dump_json(exclude_none=True))
+    if not json_lines or out is not None:
+        out_console().print(summary_table(audits))
+    report_failures(failures, done=len(audits), out=out)
+
+
+def report_failures(failures: Sequence[tuple[Path, str]], *, done: int, out: Path | None) -> None:
+    """The batch went on past bad files; say which, and exit 1 if there were any."""
+    where = f" -> {out}" if out else ""
+    if failures:
+        for path, message in failures:
+            say(f"error: {message}" if str(path) in message else f"error: {path}: {message}")
+        say(f"{done} call(s) done{where}; {len(failures)} file(s) failed (listed above)")
+        raise typer.Exit(1)
+    say(f"{done} call(s) done{where}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)

@@ -1,0 +1,101 @@
+"""From inputs to filled-in forms: transcripts (or recordings), call records, tickets, stations.
+
+Shared by `qa-audit score` and `qa-audit audit`: finding the inputs, loading the dispatch
+data once, and auditing one transcript with everything known about its call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from qa_audit.callmeta import DEFAULT_PATTERN, KNOWN_SUFFIXES, CallRecords, load_calls, resolve_meta
+from qa_audit.dispatch import (DispatchRules, StationDirectory, TicketSet, cdr_findings,
+                               load_stations, load_tickets)
+from qa_audit.errors import InputError
+from qa_audit.phrasebook import Phrasebook
+from qa_audit.records import CallAudit, Transcript
+from qa_audit.scoring import score_call
+
+TRANSCRIPT_SUFFIXES = frozenset({".json"})
+AUDIO_SUFFIXES = frozenset(KNOWN_SUFFIXES - {".json", ".jsonl", ".txt"})
+
+
+def collect_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Files named on the command line, and the transcripts and recordings inside folders."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES)
+            if not found:
+                raise InputError(f"{path}: no transcripts (.json) or recordings "
+                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}) in this folder")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(out))
+
+
+def is_audio(path: Path) -> bool:
+    return path.suffix.lower() in AUDIO_SUFFIXES
+
+
+@dataclass
+class DispatchData:
+    """The dispatch system's exports, loaded once for a batch."""
+
+    calls: CallRecords | None = None
+    tickets: TicketSet | None = None
+    stations: StationDirectory | None = None
+    rules: DispatchRules = field(default_factory=DispatchRules)
+
+    @property
+    def problems(self) -> list[str]:
+        """Rows that could not be taken in full, to show the user as warnings."""
+        return [p for part in (self.calls, self.tickets, self.stations) if part is not None
+                for p in part.problems]
+
+    def station_names(self) -> list[str]:
+        if self.stations is None:
+            return []
+        return [name for s in self.stations.stations for name in (s.community, *s.aliases)]
+
+
+def load_dispatch(*, calls: Path | None = None, tickets: Path | None = None,
+                  stations: Path | None = None, columns: Path | None = None,
+                  rules: DispatchRules | None = None) -> DispatchData:
+    from qa_audit.tables import load_column_map
+
+    column_map = load_column_map(columns) if columns else None
+    return DispatchData(
+        calls=load_calls(calls, column_map) if calls else None,
+        tickets=load_tickets(tickets, column_map) if tickets else None,
+        stations=load_stations(stations, column_map) if stations else None,
+        rules=rules or DispatchRules())
+
+
+def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phrasebook, *,
+                     pattern: str = DEFAULT_PATTERN, now: datetime | None = None) -> CallAudit:
+    """Fill in one call's form with everything known about the call."""
+    meta = resolve_meta(transcript.call_id, data.calls, pattern)
+    match = (data.tickets.for_call(meta, window_minutes=data.rules.ticket_window_minutes)
+             if data.tickets is not None else None)
+    extra = cdr_findings(meta, match, fines=phrasebook.fines, rules=data.rules,
+                         have_tickets=data.tickets is not None, now=now)
+    for finding in extra:
+        finding.serious = finding.serious or phrasebook.is_serious(finding.code)
+    return score_call(transcript, meta, phrasebook,
+                      ticket=match.ticket if match else None,
+                      ticket_guessed=bool(match and match.guessed),
+                      tickets_given=data.tickets is not None,
+                      stations=data.stations, extra_findings=extra)
+
+
+def audit_transcripts(transcripts: Sequence[Transcript], data: DispatchData,
+                      phrasebook: Phrasebook, **kwargs: object) -> list[CallAudit]:
+    return [audit_transcript(t, data, phrasebook, **kwargs) for t in transcripts]  # type: ignore[arg-type]

@@ -1,0 +1,297 @@
+"""The audit engine on realistic calls, clean and as a recognizer writes them."""
+
+from datetime import datetime
+
+import pytest
+from conftest import call, meta
+
+from qa_audit.scoring import score_call
+
+A, C = "a", "c"
+
+CLEAN_REPAIR = [
+    (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？"),
+    (C, "喂，你好，我家卧室暖气不热。"),
+    (A, "卧室暖气不热是吧。大概多少度？其他屋热吗？"),
+    (C, "十六度，别的屋还行。"),
+    (A, "主卧十六度。请问您的具体地址？"),
+    (C, "西园小区三号楼一单元四零二。"),
+    (A, "西园小区三号楼一单元四零二。请问您的姓名？"),
+    (C, "我姓韩，韩雪梅。"),
+    (A, "韩雪梅。请留一下联系电话？"),
+    (C, "一三六一一二二三三四四。"),
+    (A, "一三六一一二二三三四四，对吗？"),
+    (C, "对。"),
+    (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！"),
+]
+
+# The same call as Whisper writes it on a phone line: homophones, traditional characters,
+# digits in either script, punctuation lost, 1 read as 幺.
+ASR_REPAIR = [
+    (A, "您好 大龍公暖保修 301號為您服務 請問您有什麼問題"),
+    (C, "喂你好 我家卧室暖气不热"),
+    (A, "卧室暖气不热是吧 大概多少度 其他屋热吗"),
+    (C, "16度 别的屋还行"),
+    (A, "主卧16度 请问您的具体地址"),
+    (C, "西园小区3号楼1单元402"),
+    (A, "西园小区三号楼幺单元四零二 请问您的性命"),
+    (C, "我姓韩 韩雪梅"),
+    (A, "韩雪梅 请留一下联系电话"),
+    (C, "幺三六幺幺二二三三四四"),
+    (A, "13611223344对吗"),
+    (C, "对"),
+    (A, "好 维修人员会尽快跟您联系 感谢您的来电 再见"),
+]
+
+
+def statuses(audit):
+    return {i.id: i.status for i in audit.items}
+
+
+def not_passing(audit, skip_ticket=True):
+    ticket = {"problem", "name", "phone", "address", "station", "seat", "recorder",
+              "address_format"}
+    return {i.id: i.status for i in audit.items
+            if i.status != "pass" and not (skip_ticket and i.id in ticket)}
+
+
+@pytest.mark.parametrize("turns", [CLEAN_REPAIR, ASR_REPAIR], ids=["clean", "asr"])
+def test_a_call_by_the_script_passes_every_item(pb, turns) -> None:
+    audit = score_call(call(*turns), meta(), pb)
+    assert not_passing(audit) == {}
+    assert audit.findings == []
+    # Without a ticket export the ticket items cannot be judged and don't count.
+    assert audit.item("station").status == "na"
+    assert audit.max_score == 35 - 3 - 1 - 1 - 5 - 1 - 1 - 5 - 1
+    assert audit.score == audit.max_score
+
+
+def replace(turns, index, text):
+    out = list(turns)
+    out[index] = (out[index][0], text)
+    return out
+
+
+def test_greeting_without_agent_id_fails_with_evidence_and_a_fine(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 0, "您好，大龙供暖报修，请问您有什么问题？")
+    audit = score_call(call(*turns), meta(), pb)
+    greeting = audit.item("greeting")
+    assert greeting.status == "fail"
+    assert "报工号" in greeting.reason
+    assert greeting.evidence[0].text.startswith("您好，大龙供暖报修")
+    assert [f.code for f in audit.findings] == ["nonstandard_phrase"]
+    assert audit.findings[0].fine_yuan == 10
+
+
+def test_greeting_with_someone_elses_id_is_not_a_pass(pb) -> None:
+    audit = score_call(call(*CLEAN_REPAIR), meta(agent_id="309"), pb)
+    assert audit.item("greeting").status in {"fail", "review"}
+    assert "309" in audit.item("greeting").reason
+
+
+def test_holiday_greeting_depends_on_the_date(pb) -> None:
+    holiday = replace(CLEAN_REPAIR, 0, "国庆节快乐！大龙报修三零一号为您服务，请问您有什么问题？")
+    on_holiday = meta(started_at=datetime(2026, 10, 2, 9, 0))
+    assert score_call(call(*holiday), on_holiday, pb).item("greeting").status == "pass"
+    # The plain greeting on National Day is not the standard one...
+    plain = score_call(call(*CLEAN_REPAIR), on_holiday, pb).item("greeting")
+    assert plain.status == "fail" and "国庆节快乐" in plain.reason
+    # ...and the holiday greeting on an ordinary day is not either.
+    off = score_call(call(*holiday), meta(), pb).item("greeting")
+    assert off.status == "fail" and "非节日" in off.reason
+
+
+def test_skipped_phone_readback(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 10, "好的。")
+    audit = score_call(call(*turns), meta(), pb)
+    assert not_passing(audit) == {"readback_phone": "fail"}
+    evidence = [e.text for e in audit.item("readback_phone").evidence]
+    assert "一三六一一二二三三四四。" in evidence
+
+
+def test_skipped_name_readback_and_problem_readback(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 8, "好的。请留一下联系电话？")
+    turns = replace(turns, 2, "好的。大概多少度？其他屋热吗？")
+    turns = replace(turns, 4, "请问您的具体地址？")
+    audit = score_call(call(*turns), meta(), pb)
+    assert not_passing(audit) == {"readback_name": "fail", "readback_problem": "fail"}
+
+
+def test_unasked_guiding_questions(pb) -> None:
+    turns = [t for i, t in enumerate(CLEAN_REPAIR) if i not in (2, 3)]
+    turns = replace(turns, 2, "好的，请问您的具体地址？")
+    audit = score_call(call(*turns), meta(), pb)
+    result = not_passing(audit)
+    # The resident said "卧室" (where) unasked, so the location question is not needed;
+    # nobody said how bad it is, and the agent never asked.
+    assert result["guide_severity"] == "fail"
+    assert result.get("guide_location", "na") == "na"
+    assert audit.item("guide_severity").evidence
+
+
+def test_phone_never_asked_nor_given(pb) -> None:
+    turns = CLEAN_REPAIR[:8] + [(A, "韩雪梅。好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
+    audit = score_call(call(*turns), meta(), pb)
+    assert not_passing(audit) == {"guide_phone": "fail", "readback_phone": "fail"}
+
+
+def test_resident_volunteers_the_phone(pb) -> None:
+    turns = CLEAN_REPAIR[:6] + [
+        (A, "西园小区三号楼一单元四零二。"),
+        (C, "我叫韩雪梅，电话一三六一一二二三三四四。"),
+        (A, "韩雪梅，一三六一一二二三三四四。"),
+        (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
+    audit = score_call(call(*turns), meta(), pb)
+    assert not_passing(audit) == {"guide_name": "na", "guide_phone": "na"}
+
+
+def test_closing_cut_short(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 12, "好的，再见。")
+    audit = score_call(call(*turns), meta(), pb)
+    closing = audit.item("closing")
+    assert closing.status == "fail"
+    assert "感谢您的来电" in closing.reason
+    assert closing.evidence[-1].text == "好的，再见。"
+    assert audit.findings == []  # a short closing costs points, not a fine
+
+
+def test_paraphrased_but_acceptable_script(pb) -> None:
+    turns = [
+        (A, "您好，大龙供暖报修，305号为您服务，有什么可以帮您？"),
+        (C, "我们家厨房的暖气管子漏水了，滴答滴答的。"),
+        (A, "厨房管子漏水。漏得厉害吗？"),
+        (C, "不算厉害，一直往下滴。"),
+        (A, "一直在滴。您家住哪儿？具体地址。"),
+        (C, "建新南区五号楼三单元一零二。"),
+        (A, "建新南区5号楼3单元102是吧。您贵姓？"),
+        (C, "姓周。"),
+        (A, "周女士，留个电话吧。"),
+        (C, "一八六零零一二三四五六。"),
+        (A, "一八六零零一二三四五六。好的，维修人员会尽快联系您，感谢来电，再见。"),
+    ]
+    audit = score_call(call(*turns), meta(agent_id="305"), pb)
+    assert not_passing(audit) == {"guide_location": "na"}
+
+
+def test_impolite_phrase_and_invalid_promise_are_findings(pb) -> None:
+    turns = CLEAN_REPAIR[:12] + [
+        (C, "你们什么时候能来啊？我都打了好几次了。"),
+        (A, "我不是说了吗，维修人员会跟您联系。您放心，两小时之内肯定修好。"),
+        CLEAN_REPAIR[12]]
+    audit = score_call(call(*turns), meta(), pb)
+    codes = sorted(f.code for f in audit.findings)
+    assert codes == ["impolite", "invalid_promise"]
+    impolite = next(f for f in audit.findings if f.code == "impolite")
+    assert impolite.fine_yuan == 50 and impolite.evidence[0].text.startswith("我不是说了吗")
+    assert next(f for f in audit.findings if f.code == "invalid_promise").serious
+
+
+def test_the_standard_closing_is_not_a_promise_nor_rude(pb) -> None:
+    audit = score_call(call(*CLEAN_REPAIR), meta(), pb)
+    assert audit.findings == []
+
+
+def test_customer_words_never_make_conduct_findings(pb) -> None:
+    turns = CLEAN_REPAIR[:12] + [(C, "你听不懂吗？我不是说了吗！"), CLEAN_REPAIR[12]]
+    assert score_call(call(*turns), meta(), pb).findings == []
+
+
+def test_inferred_roles_turn_fails_into_review(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 10, "好的。")
+    t = call(*turns, role_source="inferred", role_confidence=0.55)
+    audit = score_call(t, meta(), pb)
+    item = audit.item("readback_phone")
+    assert item.status == "review"
+    assert "0.55" in item.reason
+
+
+def test_unsure_words_turn_fails_into_review(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 0, "您好，大龙供暖报修，请问您有什么问题？")
+    t = call(*turns, confidence=0.2, role_source="channel")
+    audit = score_call(t, meta(), pb)
+    assert audit.item("greeting").status == "review"
+    # No fine on an item a person has not decided yet.
+    assert "nonstandard_phrase" not in {f.code for f in audit.findings}
+
+
+FOLLOWUP = [
+    (A, "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？"),
+    (C, "方便，你说。"),
+    (A, "请问问题解决了吗？"),
+    (C, "还是不太热，师傅来看了说要再等等。"),
+    (A, "维修工态度如何？"),
+    (C, "态度挺好的，很满意。"),
+    (A, "跟您收费了吗？"),
+    (C, "收了五十块钱，说是材料费。"),
+    (A, "请您为我们的服务打分，一到十分。"),
+    (C, "给七分吧。"),
+    (A, "您对我们的服务还有什么建议或意见吗？"),
+    (C, "没有了。"),
+    (A, "感谢您的合作，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"),
+]
+
+
+def test_followup_answers_are_extracted(pb) -> None:
+    audit = score_call(call(*FOLLOWUP, call_id="f1"), meta(call_type="followup"), pb)
+    assert {i.id: i.status for i in audit.items if i.status != "pass"} == {}
+    assert audit.answers == {"resolved": "no", "attitude": "satisfied", "charged": "yes",
+                             "rating": 7}
+    charged = next(f for f in audit.findings if f.code == "repairman_charged")
+    assert "五十块" in charged.evidence[0].text
+
+
+def test_followup_with_missing_question_and_opening(pb) -> None:
+    turns = [t for i, t in enumerate(FOLLOWUP) if i not in (8, 9)]
+    turns = replace(turns, 0, "喂，是张先生吧？暖气修好了吗？")
+    turns = turns[:1] + turns[3:]  # the question in the opening is answered directly
+    audit = score_call(call(*turns, call_id="f2"), meta(call_type="followup"), pb)
+    result = {i.id: i.status for i in audit.items if i.status != "pass"}
+    assert result == {"opening": "fail", "asked_rating": "fail"}
+    assert "nonstandard_phrase" in {f.code for f in audit.findings}
+    assert "rating" not in audit.answers
+
+
+def test_followup_not_convenient(pb) -> None:
+    turns = [FOLLOWUP[0], (C, "我现在在开车，不方便。"),
+             (A, "好的，那我们下午再给您打过来，再见。")]
+    audit = score_call(call(*turns, call_id="f3"), meta(call_type="followup"), pb)
+    result = {i.id: i.status for i in audit.items}
+    assert result["opening"] == "pass"
+    assert {result[k] for k in result if k.startswith("asked_")} == {"na"}
+    assert audit.answers == {}
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("解决了，现在挺热的。", "yes"), ("没解决。", "no"), ("不漏了，修好了。", "yes"),
+    ("还是不热。", "no"),
+])
+def test_resolved_answers(pb, reply, expected) -> None:
+    turns = replace(FOLLOWUP, 3, reply)
+    audit = score_call(call(*turns, call_id="f4"), meta(call_type="followup"), pb)
+    assert audit.answers["resolved"] == expected
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("不满意，态度很差。", "dissatisfied"), ("一般吧。", "neutral"), ("还行。", "neutral"),
+    ("挺好的。", "satisfied"),
+])
+def test_attitude_answers(pb, reply, expected) -> None:
+    turns = replace(FOLLOWUP, 5, reply)
+    audit = score_call(call(*turns, call_id="f5"), meta(call_type="followup"), pb)
+    assert audit.answers["attitude"] == expected
+
+
+@pytest.mark.parametrize(("reply", "expected"), [("满分。", 10), ("十分。", 10), ("打八分吧。", 8),
+                                                 ("9分", 9)])
+def test_rating_answers(pb, reply, expected) -> None:
+    turns = replace(FOLLOWUP, 9, reply)
+    audit = score_call(call(*turns, call_id="f6"), meta(call_type="followup"), pb)
+    assert audit.answers["rating"] == expected
+
+
+def test_every_fail_names_evidence(pb) -> None:
+    broken = [(A, "喂。"), (C, "暖气不热。"), (A, "地址？"), (C, "马坡花园二号楼。"), (A, "行。")]
+    audit = score_call(call(*broken), meta(), pb)
+    fails = [i for i in audit.items if i.status == "fail"]
+    assert len(fails) >= 5
+    assert all(i.evidence and i.reason for i in fails)
