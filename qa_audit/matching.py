@@ -43,8 +43,12 @@ def core(phrase: str) -> str:
     return stripped if len(stripped) >= 2 else phrase
 
 
+@lru_cache(maxsize=262144)
 def phrase_score(phrase: str, text: str) -> float:
-    """How well `phrase` occurs somewhere in `text` (0..100), by characters or by sound."""
+    """How well `phrase` occurs somewhere in `text` (0..100), by characters or by sound.
+
+    Cached: within a call the same clause is asked about many phrases more than once (each
+    slot, its exclusions, the answers)."""
     p, t = normalize(phrase), normalize(text)
     if not p or not t:
         return 0.0
@@ -57,10 +61,13 @@ def phrase_score(phrase: str, text: str) -> float:
         # Three characters or fewer leave no room for a fuzzy match ("厉害吗" is not
         # "对吗"): compare by sound only.
         return 100.0 if pinyin_key(p) in pinyin_key(t) else 0.0
-    by_chars = fuzz.partial_ratio(p, t)
+    # Below this a match is worthless; the cutoff lets rapidfuzz stop early.
+    cutoff = 50.0
+    by_chars = fuzz.partial_ratio(p, t, score_cutoff=cutoff)
     # By whole syllables: letter by letter, "dian hua duo shao" would half-match
     # "da gai duo shao".
-    by_sound = fuzz.partial_ratio(pinyin_key(p).split(), pinyin_key(t).split())
+    by_sound = fuzz.partial_ratio(pinyin_key(p).split(), pinyin_key(t).split(),
+                                  score_cutoff=cutoff)
     # A sound match is slightly less sure than a character match.
     return max(by_chars, by_sound * 0.97)
 
