@@ -1,0 +1,742 @@
+"""The results store: one SQLite file that keeps every audit, decision, appeal and sample.
+
+Each audit is written in its own transaction, so a crash or Ctrl-C in the middle of a
+batch loses nothing already audited, and a re-run skips what `has_audit` finds. The
+database runs in WAL mode with a busy timeout so that two shift leads auditing at the
+same time wait for each other instead of failing or corrupting the file.
+
+The machine's result is replaced on a re-audit; people's decisions and appeals are
+separate rows that are never rewritten, only added to. The *final* verdict of an item is
+the latest decision about it (a lead's `decide`, or an accepted appeal, which counts as
+pass); without one it is the machine's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from qa_audit.errors import InputError, StoreError
+from qa_audit.records import CallAudit, CallMeta, Status, Ticket, Transcript
+from qa_audit.sampling import Period, call_started_at, period_key, sample_per_agent
+
+__all__ = [
+    "Appeal", "Decision", "ReviewItem", "SampleEntry", "Store", "apply_decisions",
+    "default_db_path", "parse_day", "parse_month", "sample_per_agent",
+]
+
+DB_ENV = "QA_AUDIT_DB"
+DEFAULT_DB_NAME = "qa-audit.sqlite"
+# Long enough for the other lead's single-call transaction, short enough to report a hang.
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+SCHEMA_VERSION = 1
+
+Verdict = Literal["pass", "fail"]
+VERDICTS: tuple[str, ...] = ("pass", "fail")
+Outcome = Literal["accept", "reject"]
+OUTCOMES: tuple[str, ...] = ("accept", "reject")
+
+_SCHEMA = """
+CREATE TABLE audits (
+    call_id     TEXT PRIMARY KEY,
+    agent_id    TEXT,
+    call_type   TEXT NOT NULL,
+    started_at  TEXT,
+    day         TEXT,            -- YYYY-MM-DD of started_at, for month and date filters
+    fingerprint TEXT,            -- hash of the inputs and options: a re-run skips equal ones
+    audit       TEXT NOT NULL,   -- the machine's CallAudit as JSON
+    transcript  TEXT,
+    meta        TEXT,
+    revision    INTEGER NOT NULL DEFAULT 1,
+    audited_at  TEXT NOT NULL
+);
+CREATE INDEX audits_by_agent_day ON audits (agent_id, day);
+CREATE INDEX audits_by_day ON audits (day);
+CREATE TABLE decisions (
+    id             INTEGER PRIMARY KEY,
+    call_id        TEXT NOT NULL,
+    target         TEXT NOT NULL,  -- a form item id, or a finding code
+    status         TEXT NOT NULL CHECK (status IN ('pass', 'fail')),
+    machine_status TEXT,           -- what the machine said when the person decided
+    decided_by     TEXT NOT NULL,
+    note           TEXT NOT NULL DEFAULT '',
+    source         TEXT NOT NULL DEFAULT 'lead' CHECK (source IN ('lead', 'appeal')),
+    appeal_id      INTEGER REFERENCES appeals (id),
+    decided_at     TEXT NOT NULL
+);
+CREATE INDEX decisions_by_call ON decisions (call_id);
+CREATE TABLE appeals (
+    id              INTEGER PRIMARY KEY,
+    call_id         TEXT NOT NULL,
+    target          TEXT NOT NULL,
+    agent_id        TEXT,
+    reason          TEXT NOT NULL,
+    filed_by        TEXT NOT NULL,
+    filed_at        TEXT NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'accepted', 'rejected')),
+    resolved_by     TEXT,
+    resolution_note TEXT,
+    resolved_at     TEXT
+);
+CREATE INDEX appeals_by_call ON appeals (call_id);
+CREATE TABLE tickets (
+    ticket_id   TEXT PRIMARY KEY,
+    call_id     TEXT,
+    station     TEXT,
+    day         TEXT,             -- YYYY-MM-DD of created_at
+    ticket      TEXT NOT NULL
+);
+CREATE INDEX tickets_by_call ON tickets (call_id);
+CREATE INDEX tickets_by_day ON tickets (day);
+CREATE TABLE samples (
+    period      TEXT NOT NULL,    -- day | week
+    period_key  TEXT NOT NULL,    -- 2026-11-10 | 2026-W46
+    call_id     TEXT NOT NULL,
+    agent_id    TEXT,
+    day         TEXT,
+    seed        INTEGER NOT NULL,
+    per_agent   INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (period, period_key, call_id)
+);
+"""
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def default_db_path() -> Path:
+    """$QA_AUDIT_DB, else qa-audit.sqlite in the current folder."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB_NAME)
+
+
+def parse_month(month: str) -> str:
+    """Checks a YYYY-MM month (the tally's and the filters' unit)."""
+    if not _MONTH.match(month.strip()):
+        raise InputError(f"month {month!r} is not YYYY-MM; write it like 2026-11")
+    return month.strip()
+
+
+def parse_day(value: str | date | None, option: str = "--date") -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date; write it like 2026-11-10") from None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A person's verdict on one item (or finding) of a call; history, never rewritten."""
+
+    id: int
+    call_id: str
+    item: str
+    status: Verdict
+    machine_status: str | None
+    by: str
+    note: str
+    source: Literal["lead", "appeal"]
+    appeal_id: int | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class Appeal:
+    id: int
+    call_id: str
+    item: str
+    agent_id: str | None
+    reason: str
+    filed_by: str
+    filed_at: datetime
+    state: Literal["open", "accepted", "rejected"]
+    resolved_by: str | None
+    resolution_note: str | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """An item the machine was not sure about and no person has decided yet."""
+
+    call_id: str
+    agent_id: str | None
+    item: str
+    label: str
+    reason: str
+    evidence_start: float | None
+    started_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SampleEntry:
+    period: str
+    period_key: str
+    call_id: str
+    agent_id: str | None
+    day: str | None
+    seed: int
+    per_agent: int
+    recorded_at: datetime
+    audited: bool
+
+
+def apply_decisions(audit: CallAudit, decisions: Sequence[Decision]) -> CallAudit:
+    """The final form: each decided item takes the person's verdict, points and score follow.
+
+    A finding goes when it is decided `pass` itself or when the item it belongs to is;
+    the machine's verdict stays beside the person's (machine_status, decided_by…).
+    """
+    latest: dict[str, Decision] = {}
+    for decision in sorted(decisions, key=lambda d: d.id):
+        latest[decision.item] = decision
+    if not latest:
+        return audit
+    items = []
+    score = audit.score
+    for item in audit.items:
+        person = latest.get(item.id)
+        if person is None:
+            items.append(item)
+            continue
+        points = item.max_points if person.status == "pass" else 0.0
+        score += points - item.points
+        items.append(item.model_validate({
+            **item.model_dump(),
+            "status": person.status,
+            "points": points,
+            "machine_status": item.status,
+            "machine_points": item.points,
+            "decided_by": person.by,
+            "decision_note": person.note,
+            "decision_source": person.source,
+        }))
+    item_ids = {i.id for i in audit.items}
+    findings = []
+    for finding in audit.findings:
+        own = latest.get(finding.code) if finding.code not in item_ids else None
+        via_item = latest.get(finding.item) if finding.item else None
+        withdrawn = own or via_item
+        if withdrawn is not None and withdrawn.status == "pass":
+            continue
+        findings.append(finding)
+    return audit.model_copy(update={"items": items, "findings": findings, "score": score})
+
+
+class Store:
+    """The results database. Open one per command; close it (or use `with`)."""
+
+    def __init__(
+        self, path: Path | str, *, create: bool = True, timeout: float | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.timeout = DEFAULT_BUSY_TIMEOUT_S if timeout is None else timeout
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder, not a results database; "
+                             "give a file path with --db")
+        if not create and not self.path.exists():
+            raise StoreError(f"no results database at {self.path}; run `qa-audit audit` first "
+                             f"or point --db (or ${DB_ENV}) at the right file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open results database {self.path}: {exc}; "
+                             "check the path and its permissions") from None
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before the next call is audited, even on power loss.
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._error(exc) from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"results database {self.path} is locked by another process "
+                f"(waited {self.timeout:g} s); try again when the other qa-audit command ends")
+        if "not a database" in text or "malformed" in text:
+            return StoreError(f"{self.path} is not a qa-audit results database or is damaged "
+                              f"({text}); pass another --db or move the file away")
+        if "readonly" in text:
+            return StoreError(f"results database {self.path} is read-only; "
+                              "check the file's permissions or pass another --db")
+        return StoreError(f"results database {self.path}: {text}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE takes the write lock up front, so two writers
+        queue on the busy timeout instead of deadlocking on a read-to-write upgrade."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+        try:
+            yield self._db
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from None
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise self._error(exc) from None
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from None
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by a newer qa-audit (schema {version}, "
+                             f"this one knows {SCHEMA_VERSION}); upgrade qa-audit")
+        with self._transaction() as db:
+            # Another process may have created the schema while this one waited for the lock.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+            if tables.fetchone()[0]:
+                raise StoreError(f"{self.path} is another program's SQLite database; "
+                                 "pass a new or a qa-audit file with --db")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- audits -----------------------------------------------------------------------
+
+    def save_audit(
+        self,
+        audit: CallAudit,
+        *,
+        transcript: Transcript | None = None,
+        meta: CallMeta | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        """Store (or replace) the machine's result of one call in one transaction.
+
+        Decisions and appeals about the call are kept and still apply to the new result.
+        """
+        started = call_started_at(
+            audit.call_id, audit.started_at or (meta.started_at if meta else None))
+        fingerprint = fingerprint or audit.provenance.get("fingerprint")
+        row = (
+            audit.call_id, audit.agent_id or (meta.agent_id if meta else None), audit.call_type,
+            started.isoformat() if started else None,
+            started.date().isoformat() if started else None,
+            fingerprint, audit.model_dump_json(),
+            transcript.model_dump_json() if transcript else None,
+            meta.model_dump_json() if meta else None, _now(),
+        )
+        with self._transaction() as db:
+            db.execute(
+                """INSERT INTO audits (call_id, agent_id, call_type, started_at, day, fingerprint,
+                                       audit, transcript, meta, audited_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (call_id) DO UPDATE SET
+                       agent_id = excluded.agent_id, call_type = excluded.call_type,
+                       started_at = excluded.started_at, day = excluded.day,
+                       fingerprint = excluded.fingerprint, audit = excluded.audit,
+                       transcript = coalesce(excluded.transcript, audits.transcript),
+                       meta = coalesce(excluded.meta, audits.meta),
+                       revision = audits.revision + 1, audited_at = excluded.audited_at""",
+                row,
+            )
+
+    def has_audit(self, call_id: str, *, fingerprint: str | None = None) -> bool:
+        """Whether the call is stored; with a fingerprint, whether it was audited from the
+        same inputs and options (a re-run skips it; a changed phrasebook re-audits)."""
+        rows = self._query("SELECT fingerprint FROM audits WHERE call_id = ?", (call_id,))
+        if not rows:
+            return False
+        return fingerprint is None or rows[0]["fingerprint"] == fingerprint
+
+    def get_audit(self, call_id: str, *, final: bool = True) -> CallAudit | None:
+        """The call's audit: final (people's decisions applied) or the machine's raw one."""
+        rows = self._query("SELECT audit FROM audits WHERE call_id = ?", (call_id,))
+        if not rows:
+            return None
+        audit = CallAudit.model_validate_json(rows[0]["audit"])
+        return apply_decisions(audit, self.decisions(call_id)) if final else audit
+
+    def audits(
+        self,
+        *,
+        agent: str | None = None,
+        month: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+        final: bool = True,
+        machine_unsure: bool = False,
+    ) -> list[CallAudit]:
+        """Audits in call-time order, filtered by agent, month (YYYY-MM) and day range;
+        machine_unsure: only calls where the machine left an item `review`."""
+        where, params = _audit_filter(agent, month, date_from, date_to)
+        if machine_unsure:
+            # Filtered inside SQLite: the queue should not parse a month of JSON.
+            where += (" AND" if where else "WHERE") + (
+                " EXISTS (SELECT 1 FROM json_each(a.audit, '$.items') "
+                "WHERE json_extract(value, '$.status') = 'review')")
+        rows = self._query(f"SELECT audit FROM audits a {where} ORDER BY a.started_at, a.call_id",
+                           params)
+        audits = [CallAudit.model_validate_json(r["audit"]) for r in rows]
+        if not final:
+            return audits
+        by_call: dict[str, list[Decision]] = defaultdict(list)
+        for row in self._query(
+            f"SELECT d.* FROM decisions d JOIN audits a USING (call_id) {where}", params
+        ):
+            by_call[row["call_id"]].append(_decision(row))
+        return [apply_decisions(a, by_call.get(a.call_id, [])) for a in audits]
+
+    def months(self) -> list[str]:
+        """The months (YYYY-MM) that have audits, oldest first."""
+        rows = self._query("SELECT DISTINCT substr(day, 1, 7) AS month FROM audits "
+                           "WHERE day IS NOT NULL ORDER BY month")
+        return [r["month"] for r in rows]
+
+    def get_transcript(self, call_id: str) -> Transcript | None:
+        rows = self._query("SELECT transcript FROM audits WHERE call_id = ?", (call_id,))
+        if not rows or rows[0]["transcript"] is None:
+            return None
+        return Transcript.model_validate_json(rows[0]["transcript"])
+
+    def get_meta(self, call_id: str) -> CallMeta | None:
+        rows = self._query("SELECT meta FROM audits WHERE call_id = ?", (call_id,))
+        if not rows or rows[0]["meta"] is None:
+            return None
+        return CallMeta.model_validate_json(rows[0]["meta"])
+
+    def _require_audit(self, call_id: str) -> CallAudit:
+        audit = self.get_audit(call_id, final=False)
+        if audit is None:
+            raise InputError(f"unknown call id {call_id!r} in {self.path}; "
+                             "`qa-audit queue` lists the calls awaiting review")
+        return audit
+
+    # -- people's verdicts ------------------------------------------------------------
+
+    def decisions(self, call_id: str) -> list[Decision]:
+        """The whole history of people's verdicts on a call, oldest first."""
+        rows = self._query("SELECT * FROM decisions WHERE call_id = ? ORDER BY id", (call_id,))
+        return [_decision(r) for r in rows]
+
+    def decide(
+        self, call_id: str, item_id: str, status: str, *, by: str, note: str = ""
+    ) -> Decision:
+        """A shift lead's verdict on an item (or a finding); the machine's stays beside it."""
+        if status not in VERDICTS:
+            raise InputError(f"verdict {status!r} is not one of: {', '.join(VERDICTS)}")
+        by = _required_name(by, "--by NAME (who decides)")
+        audit = self._require_audit(call_id)
+        machine_status = _machine_status(audit, item_id)
+        with self._transaction() as db:
+            cursor = db.execute(
+                """INSERT INTO decisions (call_id, target, status, machine_status, decided_by,
+                                          note, source, decided_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 'lead', ?)""",
+                (call_id, item_id, status, machine_status, by, note, _now()),
+            )
+            decision_id = cursor.lastrowid
+        return self._decision_by_id(decision_id)
+
+    def _decision_by_id(self, decision_id: int | None) -> Decision:
+        return _decision(self._query("SELECT * FROM decisions WHERE id = ?", (decision_id,))[0])
+
+    def review_queue(
+        self, *, agent: str | None = None, day: date | str | None = None
+    ) -> list[ReviewItem]:
+        """Items still `review` after people's decisions, in call-time order."""
+        day = parse_day(day)
+        queue = []
+        for audit in self.audits(agent=agent, date_from=day, date_to=day, machine_unsure=True):
+            for item in audit.items:
+                if item.status != "review":
+                    continue
+                queue.append(ReviewItem(
+                    call_id=audit.call_id, agent_id=audit.agent_id, item=item.id,
+                    label=item.label, reason=item.reason,
+                    evidence_start=min((e.start for e in item.evidence), default=None),
+                    started_at=call_started_at(audit.call_id, audit.started_at),
+                ))
+        return queue
+
+    # -- appeals ----------------------------------------------------------------------
+
+    def appeal(self, call_id: str, item_id: str, *, reason: str, by: str | None = None) -> Appeal:
+        """An agent contests a failed (or undecided) item or a finding of their call."""
+        reason = _required_name(reason, "--reason (why the verdict is wrong)")
+        raw = self._require_audit(call_id)
+        _machine_status(raw, item_id)  # the item or finding must exist
+        final = apply_decisions(raw, self.decisions(call_id))
+        item = final.item(item_id)
+        contested = (item.status in ("fail", "review") if item is not None
+                     else any(f.code == item_id for f in final.findings))
+        if not contested:
+            raise InputError(f"{item_id} of call {call_id} already counts as pass; "
+                             "there is nothing to appeal")
+        filed_by = (by or "").strip() or raw.agent_id or ""
+        if not filed_by:
+            raise InputError("the call has no agent id; say who appeals with --by AGENT")
+        with self._transaction() as db:
+            open_one = db.execute(
+                "SELECT id FROM appeals WHERE call_id = ? AND target = ? AND state = 'open'",
+                (call_id, item_id)).fetchone()
+            if open_one:
+                raise InputError(f"appeal #{open_one[0]} on {call_id} {item_id} is still open; "
+                                 "wait for the lead's answer (`qa-audit appeals`)")
+            cursor = db.execute(
+                """INSERT INTO appeals (call_id, target, agent_id, reason, filed_by, filed_at)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (call_id, item_id, raw.agent_id, reason, filed_by, _now()),
+            )
+            appeal_id = cursor.lastrowid
+        return self.get_appeal(appeal_id)
+
+    def get_appeal(self, appeal_id: int | None) -> Appeal:
+        rows = self._query("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
+        if not rows:
+            raise InputError(f"unknown appeal #{appeal_id}; `qa-audit appeals` lists them")
+        return _appeal(rows[0])
+
+    def appeals(
+        self,
+        *,
+        open_only: bool = False,
+        agent: str | None = None,
+        call_id: str | None = None,
+        month: str | None = None,
+    ) -> list[Appeal]:
+        """Appeals, oldest first; month filters on the appealed call's day."""
+        clauses, params = [], []
+        if open_only:
+            clauses.append("p.state = 'open'")
+        if agent is not None:
+            clauses.append("p.agent_id = ?")
+            params.append(agent)
+        if call_id is not None:
+            clauses.append("p.call_id = ?")
+            params.append(call_id)
+        if month is not None:
+            clauses.append("a.day LIKE ?")
+            params.append(parse_month(month) + "-%")
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._query(
+            f"SELECT p.* FROM appeals p LEFT JOIN audits a USING (call_id) {where} ORDER BY p.id",
+            params)
+        return [_appeal(r) for r in rows]
+
+    def resolve_appeal(
+        self, appeal_id: int, outcome: str, *, by: str, note: str = ""
+    ) -> Appeal:
+        """The lead's answer; an accepted appeal is a `pass` decision, so the tally follows."""
+        if outcome not in OUTCOMES:
+            raise InputError(f"appeal outcome {outcome!r} is not one of: {', '.join(OUTCOMES)}")
+        by = _required_name(by, "--by NAME (who resolves the appeal)")
+        appeal = self.get_appeal(appeal_id)
+        raw = self._require_audit(appeal.call_id)
+        machine_status = _machine_status(raw, appeal.item)
+        now = _now()
+        with self._transaction() as db:
+            state = db.execute("SELECT state FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
+            if state[0] != "open":
+                raise InputError(f"appeal #{appeal_id} is already {state[0]}; "
+                                 "a resolved appeal cannot be answered again")
+            new_state = "accepted" if outcome == "accept" else "rejected"
+            db.execute(
+                """UPDATE appeals SET state = ?, resolved_by = ?, resolution_note = ?,
+                                      resolved_at = ? WHERE id = ?""",
+                (new_state, by, note, now, appeal_id))
+            if outcome == "accept":
+                db.execute(
+                    """INSERT INTO decisions (call_id, target, status, machine_status,
+                                              decided_by, note, source, appeal_id, decided_at)
+                       VALUES (?, ?, 'pass', ?, ?, ?, 'appeal', ?, ?)""",
+                    (appeal.call_id, appeal.item, machine_status, by, note, appeal_id, now))
+        return self.get_appeal(appeal_id)
+
+    # -- tickets and samples ----------------------------------------------------------
+
+    def save_tickets(self, tickets: Iterable[Ticket]) -> int:
+        """Store (or update) tickets by ticket_id in one transaction; returns how many."""
+        rows = [
+            (t.ticket_id, t.call_id, t.station,
+             t.created_at.date().isoformat() if t.created_at else None, t.model_dump_json())
+            for t in tickets
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                """INSERT INTO tickets (ticket_id, call_id, station, day, ticket)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (ticket_id) DO UPDATE SET call_id = excluded.call_id,
+                       station = excluded.station, day = excluded.day, ticket = excluded.ticket""",
+                rows)
+        return len(rows)
+
+    def tickets(
+        self,
+        *,
+        month: str | None = None,
+        date_from: date | str | None = None,
+        date_to: date | str | None = None,
+    ) -> list[Ticket]:
+        """Tickets by the day they were created, oldest first."""
+        where, params = _day_filter("day", month, date_from, date_to)
+        rows = self._query(f"SELECT ticket FROM tickets {where} ORDER BY day, ticket_id", params)
+        return [Ticket.model_validate_json(r["ticket"]) for r in rows]
+
+    def tickets_of_call(self, call_id: str) -> list[Ticket]:
+        """The ticket the call created and, for a follow-up, the ticket it follows up."""
+        rows = self._query(
+            """SELECT ticket FROM tickets WHERE call_id = ?
+               OR ticket_id = (SELECT json_extract(audit, '$.ticket_id') FROM audits
+                               WHERE call_id = ?)
+               OR ticket_id = (SELECT json_extract(meta, '$.ticket_id') FROM audits
+                               WHERE call_id = ?)""",
+            (call_id, call_id, call_id))
+        return [Ticket.model_validate_json(r["ticket"]) for r in rows]
+
+    def record_sample(
+        self, calls: Sequence[CallMeta], *, n: int, seed: int, period: Period
+    ) -> int:
+        """Remember which calls a spot-check sample picked, so the tally can count them."""
+        now = _now()
+        rows = []
+        for meta in calls:
+            started = call_started_at(meta.call_id, meta.started_at)
+            day = started.date() if started else None
+            rows.append((period, period_key(day, period), meta.call_id, meta.agent_id,
+                         day.isoformat() if day else None, seed, n, now))
+        with self._transaction() as db:
+            db.executemany(
+                """INSERT OR REPLACE INTO samples (period, period_key, call_id, agent_id, day,
+                                                   seed, per_agent, recorded_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows)
+        return len(rows)
+
+    def samples(self, *, month: str | None = None, agent: str | None = None) -> list[SampleEntry]:
+        where, params = _day_filter("s.day", month, None, None)
+        if agent is not None:
+            where += (" AND" if where else "WHERE") + " s.agent_id = ?"
+            params.append(agent)
+        rows = self._query(
+            f"""SELECT s.*, a.call_id IS NOT NULL AS audited FROM samples s
+                LEFT JOIN audits a USING (call_id) {where}
+                ORDER BY s.day, s.agent_id, s.call_id""",
+            params)
+        return [SampleEntry(
+            period=r["period"], period_key=r["period_key"], call_id=r["call_id"],
+            agent_id=r["agent_id"], day=r["day"], seed=r["seed"], per_agent=r["per_agent"],
+            recorded_at=datetime.fromisoformat(r["recorded_at"]), audited=bool(r["audited"]),
+        ) for r in rows]
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+def _required_name(value: str | None, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InputError(f"{what} is required")
+    return value
+
+
+def _machine_status(audit: CallAudit, target: str) -> Status:
+    """What the machine said about an item or finding; unknown ones are the user's typo."""
+    item = audit.item(target)
+    if item is not None:
+        return item.status
+    if any(f.code == target for f in audit.findings):
+        return "fail"
+    items = ", ".join(i.id for i in audit.items) or "none"
+    findings = ", ".join(f.code for f in audit.findings) or "none"
+    raise InputError(f"call {audit.call_id} has no item or finding {target!r}; "
+                     f"items: {items}; findings: {findings}")
+
+
+def _day_filter(
+    column: str, month: str | None, date_from: date | str | None, date_to: date | str | None
+) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if month is not None:
+        clauses.append(f"{column} LIKE ?")
+        params.append(parse_month(month) + "-%")
+    day_from, day_to = parse_day(date_from, "--from"), parse_day(date_to, "--to")
+    if day_from is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(day_from.isoformat())
+    if day_to is not None:
+        clauses.append(f"{column} <= ?")
+        params.append(day_to.isoformat())
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _audit_filter(
+    agent: str | None, month: str | None, date_from: date | str | None, date_to: date | str | None
+) -> tuple[str, list[Any]]:
+    where, params = _day_filter("a.day", month, date_from, date_to)
+    if agent is not None:
+        where += (" AND" if where else "WHERE") + " a.agent_id = ?"
+        params.append(str(agent))
+    return where, params
+
+
+def _decision(row: sqlite3.Row) -> Decision:
+    return Decision(
+        id=row["id"], call_id=row["call_id"], item=row["target"], status=row["status"],
+        machine_status=row["machine_status"], by=row["decided_by"], note=row["note"],
+        source=row["source"], appeal_id=row["appeal_id"],
+        decided_at=datetime.fromisoformat(row["decided_at"]),
+    )
+
+
+def _appeal(row: sqlite3.Row) -> Appeal:
+    return Appeal(
+        id=row["id"], call_id=row["call_id"], item=row["target"], agent_id=row["agent_id"],
+        reason=row["reason"], filed_by=row["filed_by"],
+        filed_at=datetime.fromisoformat(row["filed_at"]), state=row["state"],
+        resolved_by=row["resolved_by"], resolution_note=row["resolution_note"],
+        resolved_at=datetime.fromisoformat(row["resolved_at"]) if row["resolved_at"] else None,
+    )
