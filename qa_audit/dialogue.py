@@ -18,11 +18,13 @@ from qa_audit.records import Transcript, Utterance
 # Short answers that confirm or acknowledge rather than state a fact.
 _ACKS = frozenset("对 是 对的 是的 嗯 嗯嗯 没错 对对 对对对 好 好的 行 对啊 是啊 哦 啊 谢谢 好谢谢 好的谢谢 "
                   "再见 好再见 拜拜 没有了 没了 谢谢你 嗯对 对是的".split())
-_CLAUSE_SPLIT = re.compile(r"[。！？!?；;，,、…\n]+")
+# Recognizers often separate clauses with spaces instead of punctuation.
+_CLAUSE_SPLIT = re.compile(r"[。！？!?；;，,、…\s]+")
 _QUESTION_MARK = re.compile(r"[？?]\s*$")
 # A request ending in 吧 asks too ("您给打个分吧"); a tag 是吧/对吧 on a read-back does not.
 _REQUEST = re.compile(r"(?<![是对])吧[。！!，,]?\s*$")
-_QUESTION_WORDS = ("吗", "呢", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "是不是", "有没有",
+# 呢 is not here: "还有好多电话排着呢" states; "地址呢？" has its question mark.
+_QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "是不是", "有没有",
                    "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有",
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
@@ -83,9 +85,11 @@ def question_score(phrases: Sequence[str], text: str,
     """
     best = Match(0.0, "")
     for clause in clauses(text):
-        if not is_question(clause):
-            continue
         m = best_phrase(phrases, clause)
+        # A clause that asks; or a curt request that is little more than the thing asked
+        # for ("电话。" "说地址。" "地址说一下。").
+        if not (is_question(clause) or (m.score >= 100 and len(normalize(clause)) <= 6)):
+            continue
         if m.score <= best.score:
             continue
         if any(best_phrase(other, clause).score >= m.score for other in exclude):
@@ -186,16 +190,22 @@ def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 
 _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
+# "弓长张", "耳东陈": two parts and the character they make, said on their own.
+_PARTS_SPELLING = re.compile(r"(弓长|立早|耳东|木子|口天|双木|古月|草头|三横|人可|双口|言午|禾口|走肖|子小|宝盖|文刀)(.)")
 
 
-def spelled(text: str) -> list[str]:
-    """Characters a resident spells out: "桂花的桂，芝麻的芝" -> ["桂", "芝"]."""
+def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
+    """Characters a resident spells out: "桂花的桂，芝麻的芝" -> ["桂", "芝"]; "弓长张" -> ["张"]
+    with the surname spellings given (phrasebook: 弓长 -> 张)."""
     out = []
     for clause in _CLAUSE_SPLIT.split(text):
         n = normalize(clause)
         m = re.fullmatch(r"(.+)的(.)(是吧|对吧)?", n)
         if m and m.group(2) in m.group(1):
             out.append(m.group(2))
+        for parts, char in (surnames or {}).items():
+            if parts + char in n:
+                out.append(char)
     return out
 
 
@@ -203,7 +213,7 @@ def name_in(text: str) -> str:
     """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生"."""
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
-    parts = [p for p in parts if "的" not in p]
+    parts = [p for p in parts if "的" not in p and not _PARTS_SPELLING.fullmatch(p)]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4]
@@ -221,6 +231,15 @@ _PHONE_RUN = re.compile(r"\d{7,}")
 def correction_of(text: str) -> bool:
     """Whether a resident's turn corrects what they said before ("不对，是五零二")."""
     return bool(_CORRECTION.search(text))
+
+
+def corrected(text: str) -> str:
+    """An address with a correction inside the same turn applied ("十二号楼……不对，是十三号楼，
+    一单元一零二" -> 13-1-102)."""
+    m = _CORRECTION.search(text)
+    if not m or not digits_only(text[m.end():]):
+        return text
+    return apply_correction(text[: m.start()], text[m.start():])
 
 
 def phone_in(text: str) -> str:
@@ -242,8 +261,8 @@ def apply_correction(address: str, correction: str) -> str:
     from qa_audit.dispatch import house_numbers
 
     numbers, fixed = house_numbers(address), house_numbers(correction)
-    if not fixed or len(fixed) > len(numbers):
+    if not fixed:
         return address
-    merged = numbers[: len(numbers) - len(fixed)] + fixed
+    merged = numbers[: max(0, len(numbers) - len(fixed))] + fixed
     prefix = re.split(r"[\d零〇一二三四五六七八九十幺两]", address, maxsplit=1)[0]
     return prefix + "-".join(merged)

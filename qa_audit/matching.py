@@ -38,7 +38,8 @@ _BOILERPLATE = re.compile(r"请问|您的|你的|一下|请|您|吗|呢|吧|了|
 
 
 def core(phrase: str) -> str:
-    """A phrase without its boilerplate; the phrase itself if little would be left."""
+    """A phrase without its boilerplate ("请问您的姓名" -> "姓名"); the phrase itself if too
+    little would be left."""
     stripped = _BOILERPLATE.sub("", phrase)
     return stripped if len(stripped) >= 2 else phrase
 
@@ -57,9 +58,9 @@ def phrase_score(phrase: str, text: str) -> float:
     p = core(p)
     if p in t:
         return 100.0
-    if len(p) <= 3:
-        # Three characters or fewer leave no room for a fuzzy match ("厉害吗" is not
-        # "对吗"): compare by sound only.
+    if len(p) <= 4:
+        # Four characters or fewer leave no room for a fuzzy match ("厉害吗" is not
+        # "对吗", "电话多少" is not "大概多少"): compare by sound only.
         return 100.0 if pinyin_key(p) in pinyin_key(t) else 0.0
     # Below this a match is worthless; the cutoff lets rapidfuzz stop early.
     cutoff = 50.0

@@ -60,6 +60,7 @@ class Facts(_Strict):
     problem_words: Phrases
     problem_kinds: dict[str, Phrases]
     address_format: str
+    spelled_surnames: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("address_format")
     @classmethod

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 
 from qa_audit import __version__
 from qa_audit.dialogue import (Asked, Turn, apply_correction, best_question, clauses,
-                               closing_turns, correction_of, first_with, is_ack, is_question,
+                               closing_turns, corrected, correction_of, first_with, is_ack, is_question,
                                name_in, next_turns, opening_turns, phone_in, question_score,
                                reply_to, turns, without_phone)
 from qa_audit.matching import (best_phrase, contains_any, digits_similarity, phrase_score,
@@ -115,6 +115,12 @@ class CallContext:
     @cached_property
     def address_turn(self) -> Turn | None:
         markers = self.phrasebook.repair.facts.address_markers
+        asked = self.asked("address")
+        if asked.turn is not None and asked.match.score >= self.pass_at:
+            replies = [t for t in self.customer() if t.index > asked.turn.index
+                       and self._is_address(t, markers)][:1]
+            if replies:
+                return replies[0]
         end = min(self._first_index("name"), self._first_index("phone"))
         found = [t for t in self.customer() if self._is_address(t, markers)]
         before = [t for t in found if t.index < end]
@@ -124,7 +130,10 @@ class CallContext:
 
     @staticmethod
     def _is_address(t: Turn, markers: Sequence[str]) -> bool:
-        return bool(digits_only(without_phone(t.text))) and bool(contains_any(markers, t.text))
+        from qa_audit.dispatch import house_numbers
+
+        # House numbers, not any digit ("前两天" is no address).
+        return bool(house_numbers(without_phone(t.text))) and bool(contains_any(markers, t.text))
 
     @cached_property
     def address_text(self) -> str:
@@ -142,7 +151,8 @@ class CallContext:
                   if start < t.index <= turn.index and not is_ack(t.text)
                   and (digits_only(t.text) or contains_any(
                       self.phrasebook.repair.facts.address_markers, t.text))]
-        text = "".join(without_phone(t.text) for t in pieces) or without_phone(turn.text)
+        text = "".join(corrected(without_phone(t.text)) for t in pieces) or corrected(
+            without_phone(turn.text))
         for t in self.customer():
             if turn.index < t.index < end and correction_of(t.text) and digits_only(t.text):
                 text = apply_correction(text, t.text)
@@ -407,7 +417,9 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
         community = n[:first_digit]
         numbers = digits_similarity(ctx.address_text or said.text, without_phone(echo.text))
         if len(community) >= 2:
-            return 0.75 * numbers + 0.25 * phrase_score(community, echo.text)
+            # Residents and agents shorten community names (裕龙小区 / 裕龙): fuzzy always.
+            place = fuzz.partial_ratio(community, normalize(echo.text))
+            return 0.75 * numbers + 0.25 * place
         return numbers
     statement = _statements(echo.text)
     kinds = problem_kinds(ctx, said.text)

@@ -52,9 +52,10 @@ def community_of(address: str) -> str:
 
 
 def _contains_run(numbers: list[str], run: list[str]) -> bool:
-    """Whether `run` appears in order, contiguously, in `numbers` ("楼上是五零一" adds one)."""
-    n = len(run)
-    return n > 0 and any(numbers[i:i + n] == run for i in range(len(numbers) - n + 1))
+    """Whether the recorded numbers all appear, in order, among those said: a resident adds
+    a floor ("四单元一楼一零一") or a neighbour ("楼上是五零一") that the ticket leaves out."""
+    it = iter(numbers)
+    return bool(run) and all(any(n == r for n in it) for r in run)
 
 
 def _readback_of(ctx: CallContext, said: Turn) -> Turn | None:
@@ -103,7 +104,8 @@ def _check_name(ctx: CallContext) -> Verdict:
     if pinyin_key(name) == pinyin_key(recorded):
         # Heard on the phone, 潘晓东 and 潘小东 are the same; only a spelled-out character
         # ("桂花的桂") or a person's transcript tells which one the resident meant.
-        spelled_out = [ch for ch in spelled(said.text) if ch in name]
+        spelled_out = [ch for ch in spelled(said.text, ctx.phrasebook.repair.facts.spelled_surnames)
+                       if ch in name]
         if spelled_out and not all(ch in recorded for ch in spelled_out):
             return _verdict("fail", f"住户说明了「{'、'.join(spelled_out)}」字，工单姓名却记为"
                                     f"「{ticket.caller_name}」", [said])
