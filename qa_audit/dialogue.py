@@ -211,6 +211,8 @@ def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
 
 def name_in(text: str) -> str:
     """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生"."""
+    # Recognizers run clauses together ("我姓孙孙丽电话幺五九…"): cut at the phone.
+    text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
     parts = [p for p in parts if "的" not in p and not _PARTS_SPELLING.fullmatch(p)]
@@ -219,7 +221,10 @@ def name_in(text: str) -> str:
                   and len(c) <= 4]
     surname = _SURNAME.search(normalize(text))
     if surname:
-        with_surname = [c for c in candidates if c.startswith(surname.group(1))]
+        first = surname.group(1)
+        # "我姓韩韩冰" run together: the surname said, then the full name.
+        candidates = [c[1:] if c.startswith(first * 2) else c for c in candidates]
+        with_surname = [c for c in candidates if c.startswith(first)]
         candidates = with_surname or candidates
     return max(candidates, key=len) if candidates else ""
 

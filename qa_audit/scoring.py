@@ -116,12 +116,14 @@ class CallContext:
     def address_turn(self) -> Turn | None:
         markers = self.phrasebook.repair.facts.address_markers
         asked = self.asked("address")
-        if asked.turn is not None and asked.match.score >= self.pass_at:
-            replies = [t for t in self.customer() if t.index > asked.turn.index
-                       and self._is_address(t, markers)][:1]
-            if replies:
-                return replies[0]
         end = min(self._first_index("name"), self._first_index("phone"))
+        if asked.turn is not None and asked.match.score >= self.pass_at:
+            # The reply, or its last piece when it comes in pieces ("…六号楼" "一单元三零二").
+            replies = [t for t in self.customer() if t.index > asked.turn.index
+                       and self._is_address(t, markers)]
+            in_reply = [t for t in replies if t.index < end] or replies[:1]
+            if in_reply:
+                return in_reply[-1]
         found = [t for t in self.customer() if self._is_address(t, markers)]
         before = [t for t in found if t.index < end]
         if before:
