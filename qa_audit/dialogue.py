@@ -28,7 +28,7 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
                    "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有",
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
-_NAME_LEADS = re.compile(r"^(我叫|我姓|姓|叫|我是|免贵姓|这边是|是)")
+_NAME_LEADS = re.compile(r"^((我|俺|咱)(叫|姓|是)|姓|叫|免贵姓|这边是|是)")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐)$")
 
 
@@ -87,8 +87,11 @@ def question_score(phrases: Sequence[str], text: str,
     for clause in clauses(text):
         m = best_phrase(phrases, clause)
         # A clause that asks; or a curt request that is little more than the thing asked
-        # for ("电话。" "说地址。" "地址说一下。").
-        if not (is_question(clause) or (m.score >= 100 and len(normalize(clause)) <= 6)):
+        # for ("电话。" "说地址。"), matched by a request phrase: without its 吗, "漏水吗"
+        # would find a question in the read-back "暖气漏水。"
+        curt = (m.score >= 100 and len(normalize(clause)) <= 6
+                and not re.search("[吗呢么]", m.phrase))
+        if not (is_question(clause) or curt):
             continue
         if m.score <= best.score:
             continue
@@ -190,6 +193,8 @@ def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 
 _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
+# A confirmation of the whole record at the end ("我跟您核对一下：…，对吧？") reads back too.
+CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
 # "弓长张", "耳东陈": two parts and the character they make, said on their own.
 _PARTS_SPELLING = re.compile(r"(弓长|立早|耳东|木子|口天|双木|古月|草头|三横|人可|双口|言午|禾口|走肖|子小|宝盖|文刀)(.)")
 

@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from qa_audit import __version__
-from qa_audit.dialogue import (Asked, Turn, apply_correction, best_question, clauses,
+from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_question, clauses,
                                closing_turns, corrected, correction_of, first_with, is_ack, is_question,
                                name_in, next_turns, opening_turns, phone_in, question_score,
                                reply_to, turns, without_phone)
@@ -444,6 +444,7 @@ def check_readback(ctx: CallContext, item: FormItem) -> Verdict:
         end = ctx._first_index("address")
         window = [t for t in ctx.turns if said_turns[0].index < t.index <= end
                   and t.role == "agent"][:4]
+        window += [t for t in ctx.agent() if t.index > end and CONFIRMING.search(t.text)]
         pairs = [(s, e) for e in window for s in said_turns if s.index < e.index]
     else:
         said = {"address": ctx.address_turn, "name": ctx.name_turn, "phone": ctx.phone_turn}[fact]
@@ -539,6 +540,9 @@ def conduct_findings(ctx: CallContext) -> list[Finding]:
                 hit = phrase
             if hit:
                 break
+        if hit is None:
+            shape = next((m for p in impolite.patterns if (m := re.search(p, n))), None)
+            hit = shape.group(0) if shape else None
         if hit:
             out.append(_finding(pb, "impolite", f"服务忌语「{hit}」", [t]))
         pattern = next((p for p in promise.patterns if re.search(p, n)), None)

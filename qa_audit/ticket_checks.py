@@ -109,11 +109,10 @@ def _check_name(ctx: CallContext) -> Verdict:
         if spelled_out and not all(ch in recorded for ch in spelled_out):
             return _verdict("fail", f"住户说明了「{'、'.join(spelled_out)}」字，工单姓名却记为"
                                     f"「{ticket.caller_name}」", [said])
-        if spelled_out or _from_asr(ctx):
-            return _verdict("review" if not spelled_out else "pass",
-                            f"工单姓名「{ticket.caller_name}」与通话中的「{name}」同音，"
-                            "请听录音确认用字" if not spelled_out else "工单姓名与住户所说一致",
-                            [said] + ([echo] if echo else []))
+        # Same sound and nothing spelled: no one can hear a wrong entry.
+        return _verdict("pass", f"工单姓名「{ticket.caller_name}」与住户所说同音"
+                                f"{'' if spelled_out else '（住户未说明用字）'}",
+                        [said] + ([echo] if echo else []))
     if echo is not None and phrase_score(recorded, echo.text) >= ctx.pass_at and _from_asr(ctx):
         return _verdict("review", f"住户的姓名识别为「{name}」，坐席跟读与工单「{ticket.caller_name}」"
                                   "一致，请听录音确认", [said, echo])
