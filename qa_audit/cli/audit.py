@@ -1,0 +1,199 @@
+"""`qa-audit audit`: a day's (or week's) recordings end to end, kept in the results store.
+
+Transcribe (cached), score, check against the dispatch data, store each call in its own
+transaction, and print a summary per agent. A call already audited from the same inputs and
+options is not done again, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, require_pattern, resolve_meta
+from qa_audit.cli.review import DbOption
+from qa_audit.cli.score import (AgentChannelOpt, CallsOpt, ColumnsOpt, ModelOpt, PatternOpt,
+                                PhrasebookOpt, StationsOpt, TicketsOpt, jsonl_writer,
+                                out_console, report_failures, say, show_problems,
+                                transcripts_for, write_result)
+from qa_audit.errors import InputError
+from qa_audit.phrasebook import load_phrasebook
+from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, load_dispatch
+from qa_audit.records import CallAudit, CallMeta
+from qa_audit.sampling import PERIODS, sample_per_agent
+from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha1()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fingerprint(path: Path, *, settings: str) -> str:
+    """What an audit of this file depends on: its content and everything else given."""
+    return hashlib.sha1(f"{_file_digest(path)}|{settings}".encode()).hexdigest()[:20]
+
+
+def _settings(phrasebook_version: str, inputs: Sequence[Path | None], model: str,
+              agent_channel: str, pattern: str) -> str:
+    parts = [phrasebook_version, model, agent_channel, pattern]
+    parts += [_file_digest(p) if p else "-" for p in inputs]
+    return "|".join(parts)
+
+
+def recordings_of(inputs: Sequence[Path], data: DispatchData,
+                  failures: list[tuple[Path, str]]) -> list[Path]:
+    """The files to audit. With calls.csv, its rows say which calls: each row's recording,
+    or else the recording or transcript of that call id in the folders given. Without it,
+    every recording or transcript in the folders."""
+    found = collect_inputs(inputs) if inputs else []
+    if data.calls is None or not any(m.recording for m in data.calls.values()):
+        return found
+    by_call: dict[str, Path] = {}
+    for path in found:
+        by_call.setdefault(call_id_of(path.name), path)
+    paths = []
+    for meta in data.calls.values():
+        recording = Path(meta.recording) if meta.recording else None
+        if recording is not None and recording.is_file():
+            paths.append(recording)
+        elif meta.call_id in by_call:
+            paths.append(by_call[meta.call_id])
+        else:
+            where = recording or meta.call_id
+            failures.append((Path(str(where)), f"{where}: recording of call {meta.call_id} "
+                             "(calls.csv) not found, nor its transcript in the folders given; "
+                             "check the `recording` column"))
+    return list(dict.fromkeys(paths))
+
+
+def _in_range(meta: CallMeta, day_from: date | None, day_to: date | None) -> bool:
+    if day_from is None and day_to is None:
+        return True
+    if meta.started_at is None:
+        return False
+    day = meta.started_at.date()
+    return (day_from is None or day >= day_from) and (day_to is None or day <= day_to)
+
+
+def parse_sample(value: str | None) -> int | None:
+    """--sample 2 or --sample 2-per-agent."""
+    if value is None:
+        return None
+    number = value.removesuffix("-per-agent")
+    if not number.isdigit() or int(number) < 1:
+        raise InputError(f"--sample {value!r}: give the number of calls per agent, e.g. "
+                         "--sample 2-per-agent")
+    return int(number)
+
+
+def agent_summary(audits: Sequence[CallAudit]) -> Table:
+    table = Table(title="坐席汇总 per agent")
+    for col in ("agent", "calls", "avg score %", "points lost", "fines ¥", "need review"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    by_agent: dict[str, list[CallAudit]] = defaultdict(list)
+    for a in audits:
+        by_agent[a.agent_id or "?"].append(a)
+    for agent, calls in sorted(by_agent.items()):
+        pct = [100 * a.score / a.max_score for a in calls if a.max_score]
+        lost = sum(a.max_score - a.score for a in calls)
+        reviews = sum(1 for a in calls for i in a.items if i.status == "review")
+        table.add_row(agent, str(len(calls)), f"{sum(pct) / len(pct):.1f}" if pct else "-",
+                      f"{lost:g}", f"{sum(a.fines_yuan for a in calls):g}", str(reviews))
+    return table
+
+
+def audit(
+    recordings: Annotated[list[Path], typer.Argument(
+        help="Folder(s) of recordings (or transcripts) to audit.", show_default=False)],
+    calls: CallsOpt = None,
+    tickets: TicketsOpt = None,
+    stations: StationsOpt = None,
+    columns: ColumnsOpt = None,
+    db: DbOption = Path(DEFAULT_DB_NAME),
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also write the results as JSON Lines (formats.md).",
+        dir_okay=False)] = None,
+    on: Annotated[str | None, typer.Option("--date", help="Only calls of this day (YYYY-MM-DD).")]
+    = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Only calls from this day on.")]
+    = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Only calls up to this day.")] = None,
+    sample: Annotated[str | None, typer.Option(
+        "--sample", help="Spot-check sample: N calls per agent per period, e.g. 2-per-agent.")]
+    = None,
+    period: Annotated[str, typer.Option(
+        "--period", help="Sampling period: day (shift leads) or week (department head).")]
+    = "day",
+    seed: Annotated[int, typer.Option("--seed", help="Seed that makes the sample reproducible.")]
+    = 1,
+    phrasebook_dir: PhrasebookOpt = None,
+    name_pattern: PatternOpt = DEFAULT_PATTERN,
+    model: ModelOpt = "embedded",
+    agent_channel: AgentChannelOpt = "left",
+) -> None:
+    """Audit recordings end to end: transcribe, score, check tickets, store, summarize."""
+    require_pattern(name_pattern)
+    per_agent = parse_sample(sample)
+    if period not in PERIODS:
+        raise InputError(f"--period {period!r}: use one of {', '.join(PERIODS)}")
+    day_from = parse_day(on or date_from, "--date" if on else "--from")
+    day_to = parse_day(on or date_to, "--date" if on else "--to")
+    phrasebook = load_phrasebook(phrasebook_dir)
+    data = load_dispatch(calls=calls, tickets=tickets, stations=stations, columns=columns)
+    show_problems(data)
+    failures: list[tuple[Path, str]] = []
+    paths = recordings_of(recordings, data, failures)
+    metas = {p: resolve_meta(call_id_of(p.name), data.calls, name_pattern) for p in paths}
+    paths = [p for p in paths if _in_range(metas[p], day_from, day_to)]
+    if not paths and not failures:
+        raise InputError("no calls to audit in the given folder(s) and dates; check the "
+                         "folder, --calls and --date/--from/--to")
+    settings = _settings(phrasebook.version, [calls, tickets, stations, columns], model,
+                         agent_channel, name_pattern)
+    with Store(db) as store:
+        if per_agent:
+            picked = sample_per_agent([metas[p] for p in paths], per_agent, seed, period)
+            chosen = {m.call_id for m in picked}
+            paths = [p for p in paths if metas[p].call_id in chosen]
+            store.record_sample(picked, n=per_agent, seed=seed, period=period)  # type: ignore[arg-type]
+            say(f"sample: {len(picked)} call(s), {per_agent} per agent per {period} (seed {seed})")
+        if data.tickets is not None:
+            store.save_tickets(data.tickets.tickets)
+        prints = {p: fingerprint(p, settings=settings) for p in paths}
+        todo = [p for p in paths if not store.has_audit(metas[p].call_id, fingerprint=prints[p])]
+        if len(todo) < len(paths):
+            say(f"{len(paths) - len(todo)} call(s) already audited with these inputs; kept")
+        by_id = {metas[p].call_id: p for p in todo}
+        with jsonl_writer(out) as fh:
+            for transcript in transcripts_for(todo, phrasebook=phrasebook, data=data, model=model,
+                                              agent_channel=agent_channel, failures=failures):
+                path = by_id.get(transcript.call_id)
+                result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
+                if path is not None:
+                    result.provenance["fingerprint"] = prints[path]
+                    result.audio = result.audio or str(path)
+                store.save_audit(result, transcript=transcript,
+                                 meta=metas.get(path) if path else None)
+            results = [a for p in paths
+                       if (a := store.get_audit(metas[p].call_id, final=False)) is not None]
+            for result in results:
+                write_result(fh, result)
+    console = out_console()
+    console.print(agent_summary(results))
+    say(f"results in {db}")
+    report_failures(failures, done=len(results), out=out)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit)
