@@ -26,7 +26,6 @@ SPOKEN_DIGITS = {
     "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
 }
 _UNITS = "十百千万"
-_UNIT_VALUES = {"十": "10", "百": "100", "千": "1000", "万": "10000"}
 _NUMBER_RUN = re.compile(f"[{''.join(SPOKEN_DIGITS)}{_UNITS}]+")
 _DIGIT_SPACES = re.compile(r"(?<=\d)[\s\-]+(?=\d)")
 # Everything that is not a letter or digit: punctuation of both widths, spaces, symbols.
@@ -49,12 +48,18 @@ def _run_to_digits(run: str) -> str:
             # 洞 alone is a hole, not a zero; 两 alone is "two of", still a 2.
             return run if run == "洞" else "2"
         return "".join(SPOKEN_DIGITS[ch] for ch in run)
+    if not any(ch in SPOKEN_DIGITS for ch in run) and run != "十":
+        return run  # 万/百/千 without a digit are words (万科城), not numbers
     try:
         value = cn2an.cn2an(run.replace("幺", "一").replace("洞", "零"), "smart")
     except (ValueError, KeyError):
-        # Not a well-formed numeral (e.g. 十十); read it symbol by symbol, all as digits so
-        # that normalizing again changes nothing.
-        return "".join(SPOKEN_DIGITS.get(ch) or _UNIT_VALUES[ch] for ch in run)
+        # Not one numeral: "十七八" (17 or 18) is read as the longest numeral that parses,
+        # then the rest; never as 10-7-8.
+        for cut in range(len(run) - 1, 0, -1):
+            head = _run_to_digits(run[:cut])
+            if head.isdigit():
+                return head + _run_to_digits(run[cut:])
+        return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in run)
     return str(int(value)) if float(value).is_integer() else str(value)
 
 

@@ -49,3 +49,10 @@ def test_full_width_and_traditional() -> None:
 def test_pinyin_key_makes_homophones_equal() -> None:
     assert pinyin_key("公暖报修") == pinyin_key("供暖保修")
     assert pinyin_key("公暖") != pinyin_key("宫殿")
+
+
+def test_number_words_that_are_not_numbers() -> None:
+    # 万 in a community name is a word; "十七八度" is 17–18 degrees, not 10-7-8.
+    assert normalize("万科城三号楼") == "万科城3号楼"
+    assert normalize("十七八度").startswith("17")
+    assert normalize("十五六度") != "1056度"
