@@ -193,6 +193,8 @@ def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 
 _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
+# Replies that are no name: the resident did not hear the question, or only agrees.
+_NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 没听清 再说一遍 说啥 干啥 我 是我".split())
 # A confirmation of the whole record at the end ("我跟您核对一下：…，对吧？") reads back too.
 CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
 # "弓长张", "耳东陈": two parts and the character they make, said on their own.
@@ -221,6 +223,7 @@ def name_in(text: str) -> str:
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
     parts = [p for p in parts if "的" not in p and not _PARTS_SPELLING.fullmatch(p)]
+    parts = [p for p in parts if p not in _NOT_NAMES]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4]

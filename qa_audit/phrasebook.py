@@ -72,12 +72,19 @@ class Facts(_Strict):
         return pattern
 
 
+class Enquiry(_Strict):
+    resident_says: Phrases
+    topics: Phrases
+    closing_not_required: list[str] = Field(default_factory=list)
+
+
 class RepairScript(_Strict):
     kind: Literal["repair"]
     version: str
     opening: ScriptPhrase
     questions: dict[Literal["location", "severity", "address", "name", "phone"], Question]
     facts: Facts
+    enquiry: Enquiry
     closing: ScriptPhrase
 
 

@@ -89,11 +89,15 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
                          have_tickets=data.tickets is not None, now=now)
     for finding in extra:
         finding.serious = finding.serious or phrasebook.is_serious(finding.code)
-    return score_call(transcript, meta, phrasebook,
+    audit = score_call(transcript, meta, phrasebook,
                       ticket=match.ticket if match else None,
                       ticket_guessed=bool(match and match.guessed),
                       tickets_given=data.tickets is not None,
                       stations=data.stations, extra_findings=extra)
+    if audit.provenance.get("enquiry"):
+        # An enquiry creates no ticket (咨询量 in the daily report, not 报修量).
+        audit.findings = [f for f in audit.findings if f.code != "missing_ticket"]
+    return audit
 
 
 def audit_transcripts(transcripts: Sequence[Transcript], data: DispatchData,

@@ -103,6 +103,22 @@ class CallContext:
         return len(self.turns)
 
     @cached_property
+    def is_enquiry(self) -> bool:
+        """A repair-line call that reports no repair (咨询): the resident says so or asks
+        about fees and the like, and names no problem."""
+        if self.script_kind != "repair":
+            return False
+        enquiry = self.phrasebook.repair.enquiry
+        said = "".join(t.text for t in self.customer())
+        asks = contains_any(enquiry.resident_says, said) or contains_any(enquiry.topics, said)
+        if not asks:
+            return False
+        reported = [t for t in self.customer()
+                    if problem_kinds(self, t.text) and not contains_any(["没毛病", "挺热", "不是报修"],
+                                                                        t.text)]
+        return not reported and self.address_turn is None
+
+    @cached_property
     def problem_turns(self) -> list[Turn]:
         """What the resident said about the fault, before the agent moved on to the address."""
         end = min(self._first_index("address"), self._first_index("name"),
@@ -228,7 +244,8 @@ def _salutation_score(ctx: CallContext, phrases: Sequence[str], text: str) -> tu
     return plain.score, ""
 
 
-def _scripted(ctx: CallContext, section: ScriptPhrase, said: list[Turn], where: str) -> Verdict:
+def _scripted(ctx: CallContext, section: ScriptPhrase, said: list[Turn], where: str,
+              optional: Sequence[str] = ()) -> Verdict:
     if not said:
         return Verdict("fail", f"坐席没有{where}")
     text = "".join(t.text for t in said)
@@ -237,7 +254,7 @@ def _scripted(ctx: CallContext, section: ScriptPhrase, said: list[Turn], where: 
         score, note = _part_score(ctx, part.id, part.phrases, part.agent_id, text)
         if note:
             notes.append(note)
-        if not part.required:
+        if not part.required or part.id in optional:
             continue
         worst = min(worst, score)
         if score <= ctx.fail_at:
@@ -278,7 +295,9 @@ def check_closing(ctx: CallContext, item: FormItem) -> Verdict:
     if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
         return Verdict("na", "住户不方便，已约定回访时间", [not_convenient(ctx)])  # type: ignore[list-item]
     return _scripted(ctx, ctx.phrasebook.scripts[ctx.script_kind].closing,
-                     closing_turns(ctx.turns), "结束语")
+                     closing_turns(ctx.turns), "结束语",
+                     optional=ctx.phrasebook.repair.enquiry.closing_not_required
+                     if ctx.is_enquiry else ())
 
 
 # --- guiding questions (repair) and follow-up questions ------------------------------------------
@@ -388,7 +407,8 @@ def _statements(text: str) -> str:
     apart; a read-back is a statement ("暖气片漏水是吧"), "是哪个屋不热？" is a question."""
     parts = clauses(text)
     if len(parts) == 1:
-        return text
+        # A lone question ("哪个房间不热？") repeats nothing; without punctuation, keep it.
+        return "" if re.search(r"[？?]\s*$", text) else text
     return "".join(p for p in parts if not is_question(p) or "对吗" in p or "是吧" in p)
 
 
@@ -624,10 +644,16 @@ def _downgrade(ctx: CallContext, item: FormItem, verdict: Verdict) -> Verdict:
     return verdict
 
 
+_ENQUIRY_ITEMS = ("asked.", "readback.", "ticket.")
+
+
 def score_form(ctx: CallContext, form: Form) -> list[ItemResult]:
     items: list[ItemResult] = []
     for item in form.items:
-        verdict = _downgrade(ctx, item, CHECKS[item.check](ctx, item))
+        if ctx.is_enquiry and item.check.startswith(_ENQUIRY_ITEMS):
+            verdict = Verdict("na", "咨询电话（住户未报修），本项不适用", ctx.customer()[:1])
+        else:
+            verdict = _downgrade(ctx, item, CHECKS[item.check](ctx, item))
         points = {"pass": item.points, "review": item.points, "fail": 0.0, "na": 0.0}[
             verdict.status]
         items.append(ItemResult(
@@ -678,6 +704,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
                     "phrasebook": phrasebook.version,
                     "transcript": dict(transcript.provenance),
                     "role_source": transcript.role_source,
+                    **({"enquiry": True} if ctx.is_enquiry else {}),
                     "role_confidence": transcript.role_confidence,
                     **({"ticket_match": "guessed"} if ticket_guessed else {})})
 

@@ -32,7 +32,7 @@ def test_devset_reference_transcripts(pb) -> None:
     assert agg.fails_without_evidence == []
 
 
-@pytest.mark.parametrize("name", ["devcalls", "blind", "blind3"])
+@pytest.mark.parametrize("name", ["devcalls", "blind", "blind3", "blind4"])
 def test_labelled_call_sets(pb, name) -> None:
     """Three sets written by three authors; each was measured once blind (see README) and
     is now a regression gate: ground-truth transcripts must keep 98% agreement, no false

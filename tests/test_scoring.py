@@ -295,3 +295,29 @@ def test_every_fail_names_evidence(pb) -> None:
     fails = [i for i in audit.items if i.status == "fail"]
     assert len(fails) >= 5
     assert all(i.evidence and i.reason for i in fails)
+
+
+def test_an_enquiry_on_the_repair_line_is_not_judged_as_an_intake(pb) -> None:
+    turns = [
+        (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？"),
+        (C, "我不是报修，就想问问今年的供暖费在哪儿交？"),
+        (A, "您可以到收费大厅交，也可以在公众号上交。"),
+        (C, "好的，知道了，谢谢。"),
+        (A, "不客气，感谢您的来电，再见！"),
+    ]
+    audit = score_call(call(*turns), meta(), pb)
+    statuses = {i.id: i.status for i in audit.items}
+    assert statuses["greeting"] == "pass" and statuses["closing"] == "pass"
+    assert {s for k, s in statuses.items() if k not in ("greeting", "closing")} == {"na"}
+    # The same words in a real repair call do not make it an enquiry.
+    repair = score_call(call(*CLEAN_REPAIR), meta(), pb)
+    assert repair.item("readback_phone").status == "pass"
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("工钱倒没要，就是换了个排气阀，要了十五块钱。", "yes"), ("没收钱。", "no"), ("那倒没有。", "no"),
+])
+def test_charged_answers(pb, reply, expected) -> None:
+    turns = replace(FOLLOWUP, 7, reply)
+    audit = score_call(call(*turns, call_id="f7"), meta(call_type="followup"), pb)
+    assert audit.answers["charged"] == expected
