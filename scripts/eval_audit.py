@@ -1,7 +1,9 @@
 """Agreement of the audit engine with a shift lead's labels, on a labelled set of calls.
 
-    python scripts/eval_audit.py tests/data/heldout            # transcripts in clean/ and asr/
+    python scripts/eval_audit.py tests/data/devcalls           # transcripts in clean/ and asr/
     python scripts/eval_audit.py ../shared/devset --transcripts labels --data data
+    python scripts/eval_audit.py ../shared/devset --audio audio --data data   # from recordings
+    python scripts/eval_audit.py samples --audio recordings                    # from recordings
 
 The set's folder holds labels/<call_id>.json (the devset's label format), transcripts, and
 optionally calls.csv / tickets.csv / stations.csv. Prints the agreement per transcript folder
@@ -27,6 +29,8 @@ def main() -> None:
     ap.add_argument("--data", default=".", help="folder of the CSVs inside the set")
     ap.add_argument("--no-tickets", action="store_true", help="score without the dispatch data")
     ap.add_argument("--quiet", action="store_true", help="only the summary lines")
+    ap.add_argument("--audio", help="folder of recordings inside the set: transcribe them "
+                    "(embedded model, cached) and audit what the recognizer heard")
     ap.add_argument("--asr-folders", nargs="*", default=["asr"],
                     help="folders whose transcripts stand for recognizer output (stereo roles)")
     args = ap.parse_args()
@@ -38,6 +42,26 @@ def main() -> None:
     data = load_dispatch(**{k: (v if v.exists() and not (args.no_tickets and k != "calls")
                                 else None) for k, v in csv.items()})
     labels = {lab.call_id: lab for lab in map(Label.read, sorted((root / "labels").glob("*.json")))}
+    if args.audio:
+        from qa_audit.transcribe import default_transcriber, transcribe_many
+
+        transcriber = default_transcriber(
+            phrasebook=pb, stations=data.stations.stations if data.stations else None)
+        audio = sorted(p for p in (root / args.audio).iterdir() if p.is_file())
+        transcripts, failures = transcribe_many(transcriber, audio)
+        for path, message in failures:
+            print("   failed:", path, message)
+        audits = [audit_transcript(t, data, pb) for t in transcripts]
+        agg = compare(audits, labels, review_counts_as_catch=False)
+        dispatch = {"wrong_station", "wrong_phone", "wrong_name", "wrong_address"}
+        false_dispatch = [f for f in agg.findings_false if f.split()[-1] in dispatch]
+        print(f"audio: {len(audits)} calls; {agg.summary()}; false dispatch findings "
+              f"{len(false_dispatch)}")
+        if not args.quiet:
+            for line in agg.disagreements + [f"missed: {x}" for x in agg.findings_missed] + [
+                    f"false: {x}" for x in agg.findings_false]:
+                print("  ", line)
+        return
     folders = args.transcripts or [f for f in ("clean", "asr") if (root / f).is_dir()] or ["labels"]
     ticket_items = ["problem", "name", "phone", "address", "station", "seat", "recorder",
                     "address_format"] if args.no_tickets else []

@@ -20,13 +20,13 @@ from rich.table import Table
 from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, require_pattern, resolve_meta
 from qa_audit.cli.review import DbOption
 from qa_audit.cli.score import (AgentChannelOpt, CallsOpt, ColumnsOpt, ModelOpt, PatternOpt,
-                                PhrasebookOpt, StationsOpt, TicketsOpt, jsonl_writer,
-                                out_console, report_failures, say, show_problems,
-                                transcripts_for, write_result)
+                                PhrasebookOpt, StationsOpt, TicketsOpt, each_transcript,
+                                jsonl_writer, out_console, report_failures, say, show_problems,
+                                write_result)
 from qa_audit.errors import InputError
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, load_dispatch
-from qa_audit.records import CallAudit, CallMeta
+from qa_audit.records import CallAudit, CallMeta, Transcript
 from qa_audit.sampling import PERIODS, sample_per_agent
 from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
 
@@ -175,16 +175,19 @@ def audit(
         if len(todo) < len(paths):
             say(f"{len(paths) - len(todo)} call(s) already audited with these inputs; kept")
         by_id = {metas[p].call_id: p for p in todo}
+
+        def handle(transcript: Transcript) -> None:
+            path = by_id.get(transcript.call_id)
+            result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
+            if path is not None:
+                result.provenance["fingerprint"] = prints[path]
+                result.audio = result.audio or str(path.resolve())
+            store.save_audit(result, transcript=transcript,
+                             meta=metas.get(path) if path else None)
+
+        each_transcript(todo, handle, phrasebook=phrasebook, data=data, model=model,
+                        agent_channel=agent_channel, failures=failures)
         with jsonl_writer(out) as fh:
-            for transcript in transcripts_for(todo, phrasebook=phrasebook, data=data, model=model,
-                                              agent_channel=agent_channel, failures=failures):
-                path = by_id.get(transcript.call_id)
-                result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
-                if path is not None:
-                    result.provenance["fingerprint"] = prints[path]
-                    result.audio = result.audio or str(path)
-                store.save_audit(result, transcript=transcript,
-                                 meta=metas.get(path) if path else None)
             results = [a for p in paths
                        if (a := store.get_audit(metas[p].call_id, final=False)) is not None]
             for result in results:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated
@@ -101,27 +101,29 @@ def write_result(fh: IO[str] | None, audit: CallAudit) -> None:
         fh.flush()
 
 
-def transcripts_for(paths: Sequence[Path], *, phrasebook: Phrasebook, data: DispatchData,
-                    model: str, agent_channel: str, failures: list[tuple[Path, str]]
-                    ) -> Iterator[Transcript]:
-    """Transcripts from JSON files, and from recordings by transcribing them (cached)."""
-    audio = [p for p in paths if is_audio(p)]
+def each_transcript(paths: Sequence[Path], handle: Callable[[Transcript], None], *,
+                    phrasebook: Phrasebook, data: DispatchData, model: str, agent_channel: str,
+                    failures: list[tuple[Path, str]]) -> None:
+    """Hand each transcript to `handle` as soon as it exists: JSON files as read, recordings
+    as transcribed (cached), so an interrupted batch keeps every call already handled."""
     for path in paths:
         if is_audio(path):
             continue
         try:
-            yield read_transcript(path)
+            transcript = read_transcript(path)
         except QaAuditError as err:
             failures.append((path, str(err)))
+        else:
+            handle(transcript)
+    audio = [p for p in paths if is_audio(p)]
     if audio:
         from qa_audit.transcribe import TranscribeOptions, default_transcriber, transcribe_many
 
         transcriber = default_transcriber(
             TranscribeOptions(model=model, agent_channel=agent_channel),  # type: ignore[arg-type]
-            phrasebook=phrasebook, station_names=data.station_names())
-        done, failed = transcribe_many(transcriber, audio)
+            phrasebook=phrasebook, stations=data.stations.stations if data.stations else None)
+        _, failed = transcribe_many(transcriber, audio, on_done=handle)
         failures += failed
-        yield from done
 
 
 def score(
@@ -150,13 +152,15 @@ def score(
     failures: list[tuple[Path, str]] = []
     audits: list[CallAudit] = []
     with jsonl_writer(out) as fh:
-        for transcript in transcripts_for(paths, phrasebook=phrasebook, data=data, model=model,
-                                          agent_channel=agent_channel, failures=failures):
+        def handle(transcript: Transcript) -> None:
             audit = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
             audits.append(audit)
             write_result(fh, audit)
             if json_lines and fh is None:
                 typer.echo(audit.model_dump_json(exclude_none=True))
+
+        each_transcript(paths, handle, phrasebook=phrasebook, data=data, model=model,
+                        agent_channel=agent_channel, failures=failures)
     if not json_lines or out is not None:
         out_console().print(summary_table(audits))
     report_failures(failures, done=len(audits), out=out)
