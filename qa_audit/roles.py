@@ -16,8 +16,10 @@ silent guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -46,7 +48,9 @@ _MAX_VOICE_EVIDENCE = 2.0
 _WORD_WEIGHT = 3.0
 _SWITCH = 0.65
 _RIDGE = 3.0  # in standardized units, see two_speakers
-_REPLY_MAX_CHARS = 6
+_CLAUSE_MIN_CHARS = 5  # script clauses this long are matched fuzzily, shorter ones exactly
+_CLAUSE_BREAKS = re.compile(r"[，,。.？?！!：:；;、\s]+")
+_PLACEHOLDER = re.compile(r"[xX]{3,}")  # 请您随时拨打XXXXXXX
 # Text-only assignments stay under any sensible review threshold.
 _TEXT_ONLY_CONFIDENCE = 0.5
 # Generic cues, not script: questions are mostly the agent's, "my home" the resident's.
@@ -108,9 +112,10 @@ def word_cues(texts: Sequence[str], agent_phrases: Sequence[str]) -> np.ndarray:
                 and len(now) >= len(before) * 0.6:
             cues[i] = max(cues[i], 0.5)
             cues[i - 1] = min(cues[i - 1], -0.5) if cues[i - 1] < 1.0 else cues[i - 1]
-        elif 0 < len(now) <= _REPLY_MAX_CHARS and cues[i] <= 0 \
-                and any(cue in texts[i - 1] for cue in _QUESTION_CUES):
-            # A few words right after a question: the answer (对 / 书房 / 解决了).
+        elif now and cues[i] <= 0 and (cues[i - 1] >= _SEED_CUE
+                                       or any(cue in texts[i - 1] for cue in _QUESTION_CUES)):
+            # Right after a question or a script request, words without a script cue of
+            # their own: the answer (对 / 书房 / 一三八…).
             cues[i] = min(cues[i], -0.5)
     return cues
 
@@ -121,14 +126,13 @@ def agent_cue(text: str, agent_phrases: Sequence[str]) -> float:
     if not said:
         return 0.0
     best = 0.0
-    for phrase in agent_phrases:
-        key = normalize(phrase)
-        if len(key) >= 6:
-            # Script sentences, fuzzily (ASR garbles a character or two), and most of the
-            # sentence must be there: 方便 is inside 您现在方便吗 but is the resident's.
-            if len(said) >= 0.8 * len(key) and fuzz.partial_ratio(key, said) >= 80:
+    for clause in _script_clauses(tuple(agent_phrases)):
+        if len(clause) >= _CLAUSE_MIN_CHARS:
+            # Script clauses, fuzzily (ASR garbles a character or two), and most of the
+            # clause must be there: 方便 is inside 您现在方便吗 but is the resident's.
+            if len(said) >= 0.8 * len(clause) and fuzz.partial_ratio(clause, said) >= 80:
                 best = max(best, 1.0)
-        elif len(key) >= 3 and key in said:
+        elif len(clause) >= 3 and clause in said:
             # Short script words (其他屋, 几分) are in the resident's replies too: weak.
             best = max(best, 0.3)
     if any(cue in text for cue in _QUESTION_CUES):
@@ -136,6 +140,15 @@ def agent_cue(text: str, agent_phrases: Sequence[str]) -> float:
     if any(cue in said for cue in _RESIDENT_CUES):
         best -= 0.6
     return float(np.clip(best, -1.0, 1.0))
+
+
+@lru_cache(maxsize=32)
+def _script_clauses(agent_phrases: tuple[str, ...]) -> list[str]:
+    """The agent's phrases cut at punctuation, normalized: ASR turns often hold one
+    clause of a long script sentence (感谢您的合作 | 以后有什么问题…)."""
+    clauses = {normalize(part) for phrase in agent_phrases
+               for part in _CLAUSE_BREAKS.split(_PLACEHOLDER.sub("", phrase))}
+    return sorted(c for c in clauses if c)
 
 
 def voice_features(samples: np.ndarray, start: float, end: float,

@@ -113,6 +113,9 @@ def _check_name(ctx: CallContext) -> Verdict:
         return _verdict("pass", f"工单姓名「{ticket.caller_name}」与住户所说同音"
                                 f"{'' if spelled_out else '（住户未说明用字）'}",
                         [said] + ([echo] if echo else []))
+    if _from_asr(ctx) and not (echo is not None and phrase_score(name, echo.text) >= ctx.pass_at):
+        return _verdict("review", f"工单姓名「{ticket.caller_name}」与识别出的「{name}」不同，"
+                                  "坐席跟读未能印证，请听录音确认", [said] + ([echo] if echo else []))
     if echo is not None and phrase_score(recorded, echo.text) >= ctx.pass_at and _from_asr(ctx):
         return _verdict("review", f"住户的姓名识别为「{name}」，坐席跟读与工单「{ticket.caller_name}」"
                                   "一致，请听录音确认", [said, echo])
@@ -137,10 +140,12 @@ def _check_phone(ctx: CallContext) -> Verdict:
         if echoed and same_phone(echoed, recorded):
             return _verdict("review", f"住户的电话识别为{heard}，坐席跟读的与工单{recorded}一致，"
                                       "请听录音确认", [said, echo])  # type: ignore[list-item]
-        if not (echoed and same_phone(echoed, heard)) and Levenshtein.distance(
-                heard, recorded) <= 1:
-            return _verdict("review", f"工单电话{recorded}与识别出的{heard}相差一位，可能是识别错误，"
-                                      "请听录音确认", [said])
+        if not (echoed and same_phone(echoed, heard)):
+            # Two recognitions of the number (the resident's and the read-back) disagree:
+            # the recognizer, not the ticket, may be wrong.
+            near = "相差一位，" if Levenshtein.distance(heard, recorded) <= 1 else ""
+            return _verdict("review", f"工单电话{recorded}与识别出的{heard}不同，{near}"
+                                      "可能是识别错误，请听录音确认", [said] + ([echo] if echo else []))
     return _verdict("fail", f"工单电话{recorded}与住户所说{heard}不符", [said])
 
 
@@ -174,7 +179,8 @@ def _check_address(ctx: CallContext) -> Verdict:
             a != b for a, b in zip(said_numbers, recorded_numbers)) == 1) or (
             len(said_numbers) + 1 == len(recorded_numbers)
             and all(n in recorded_numbers for n in said_numbers))
-        if one_off and (echo is None or house_numbers(echo.text) != said_numbers):
+        echo_agrees = echo is not None and house_numbers(echo.text) == said_numbers
+        if one_off or not echo_agrees:
             return _verdict("review", "；".join(problems) + "（可能是识别错误，请听录音确认）", [said])
     return _verdict("fail", "；".join(problems), [said])
 
@@ -216,6 +222,9 @@ def _check_station(ctx: CallContext) -> Verdict:
                                   f"应派{match.station}，工单派{ticket.station}，请人工确认", evidence)
     if right:
         return _verdict("pass", f"{match.community}由{match.station}负责，派单正确", evidence)
+    if _from_asr(ctx) and match.score < 100:
+        return _verdict("review", f"识别出的地址像是「{match.community}」（{match.station}负责，匹配度"
+                                  f"{match.score:.0f}），工单派{ticket.station}，请听录音确认", evidence)
     return _verdict("fail", f"{match.community}由{match.station}负责，工单却派给{ticket.station}",
                     evidence)
 
