@@ -46,7 +46,7 @@ _READBACK_MIN_CHARS = 3
 # party's.
 _MAX_VOICE_EVIDENCE = 2.0
 _WORD_WEIGHT = 3.0
-_SWITCH = 0.65
+_SWITCH = 0.55
 _RIDGE = 3.0  # in standardized units, see two_speakers
 _CLAUSE_MIN_CHARS = 5  # script clauses this long are matched fuzzily, shorter ones exactly
 _CLAUSE_BREAKS = re.compile(r"[，,。.？?！!：:；;、\s]+")
@@ -112,8 +112,7 @@ def word_cues(texts: Sequence[str], agent_phrases: Sequence[str]) -> np.ndarray:
                 and len(now) >= len(before) * 0.6:
             cues[i] = max(cues[i], 0.5)
             cues[i - 1] = min(cues[i - 1], -0.5) if cues[i - 1] < 1.0 else cues[i - 1]
-        elif now and cues[i] <= 0 and (cues[i - 1] >= _SEED_CUE
-                                       or any(cue in texts[i - 1] for cue in _QUESTION_CUES)):
+        elif now and cues[i] <= 0 and asks(texts[i - 1], agent_phrases):
             # Right after a question or a script request, words without a script cue of
             # their own: the answer (对 / 书房 / 一三八…).
             cues[i] = min(cues[i], -0.5)
@@ -140,6 +139,23 @@ def agent_cue(text: str, agent_phrases: Sequence[str]) -> float:
     if any(cue in said for cue in _RESIDENT_CUES):
         best -= 0.6
     return float(np.clip(best, -1.0, 1.0))
+
+
+def asks(text: str, agent_phrases: Sequence[str]) -> bool:
+    """A question (吗, 请问, ？…) or one of the script's questions and requests (the
+    phrasebook writes those with ？: 请留一下联系电话？)."""
+    if any(cue in text for cue in _QUESTION_CUES):
+        return True
+    said = normalize(text)
+    return any(len(said) >= 0.8 * len(clause) and fuzz.partial_ratio(clause, said) >= 80
+               for clause in _script_questions(tuple(agent_phrases)))
+
+
+@lru_cache(maxsize=32)
+def _script_questions(agent_phrases: tuple[str, ...]) -> list[str]:
+    clauses = {normalize(re.split(r"[，,。.！!]", part)[-1]) for phrase in agent_phrases
+               for part in re.findall(r"[^？?]*[？?]", _PLACEHOLDER.sub("", phrase))}
+    return sorted(c for c in clauses if len(c) >= 3)
 
 
 @lru_cache(maxsize=32)

@@ -55,6 +55,9 @@ _MIN_CHARS_PER_S = 1.5
 _MAX_UNHEARD_S = 1.2
 # A piece this long is checked for loops; nobody says more than this many characters a second.
 _LOOP_MIN_CHARS = 12
+# One stream with both parties: a piece (a turn to be) ends at these, or at a pause this long.
+_SENTENCE_ENDS = frozenset("。？！?!")
+_TURN_GAP_S = 0.3
 _MAX_CHARS_PER_S = 15.0
 
 
@@ -238,7 +241,7 @@ class Transcriber:
             role_source, role_confidence = "channel", 1.0
         else:
             stream = recording.streams[0]
-            (pieces,) = self._decode([stream])
+            (pieces,) = self._decode([stream], by_sentence=True)
             turns = [Turn(start=p.start, end=p.end, text=p.text) for p in pieces]
             assignment = assign_roles(turns, stream, self.agent_phrases,
                                       sample_rate=SAMPLE_RATE)
@@ -255,9 +258,12 @@ class Transcriber:
             audio=str(recording.path), provenance=self._provenance(recording),
             warnings=warnings)
 
-    def _decode(self, streams: Sequence[np.ndarray]) -> list[list[_Piece]]:
+    def _decode(self, streams: Sequence[np.ndarray], *, by_sentence: bool = False
+                ) -> list[list[_Piece]]:
         """Each stream -> pieces (the words of one segment within one VAD chunk), in time
-        order. All streams of a call go through the model in one batch."""
+        order. All streams of a call go through the model in one batch. `by_sentence`
+        (one stream holding both parties): pieces also end at a sentence's end and at a
+        pause between words, since the other party may speak next without a VAD gap."""
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         o = self.options
@@ -268,7 +274,7 @@ class Transcriber:
         for index, stream in enumerate(streams):
             chunks = get_speech_timestamps(stream, vad, sampling_rate=SAMPLE_RATE)
             plan += [(index, group) for group in _windows(chunks, o.window_s * SAMPLE_RATE)]
-        heard = self._decode_windows(streams, plan)
+        heard = self._decode_windows(streams, plan, by_sentence=by_sentence)
         # Whisper sometimes ends a window early, or takes a sentence of the vocabulary
         # prompt for one already said and skips or loops on it (short windows most). Runs
         # of chunks that came back short of words are decoded again, alone and without
@@ -284,7 +290,8 @@ class Transcriber:
                 if sum(c["end"] - c["start"] for c in run) >= _MIN_RETRY_S * SAMPLE_RATE:
                     retry.append((owner, run))
                 run = []
-        for key, again in self._decode_windows(streams, retry, hotwords=False).items():
+        for key, again in self._decode_windows(streams, retry, hotwords=False,
+                                               by_sentence=by_sentence).items():
             if sum(len(p.text) for p in again) > sum(len(p.text) for p in heard.get(key, [])):
                 heard[key] = again
         pieces: list[list[_Piece]] = [[] for _ in streams]
@@ -295,7 +302,8 @@ class Transcriber:
         return pieces
 
     def _decode_windows(self, streams: Sequence[np.ndarray], plan: list[tuple[int, list[dict]]],
-                        hotwords: bool = True) -> dict[tuple[int, int], list[_Piece]]:
+                        hotwords: bool = True, by_sentence: bool = False
+                        ) -> dict[tuple[int, int], list[_Piece]]:
         """Decode the planned windows in one batch: the pieces of each chunk heard, keyed
         by (stream, the chunk's first sample)."""
         from faster_whisper.vad import SpeechTimestampsMap
@@ -332,7 +340,9 @@ class Transcriber:
                 chunk = (owner, group[index]["start"])
                 start = timeline.get_original_time(max(word.start - offset, 0.0), index)
                 end = timeline.get_original_time(max(word.end - offset, 0.0), index)
-                if current is None or current.chunk != chunk:
+                if current is None or current.chunk != chunk or by_sentence and (
+                        current.words[-1].rstrip()[-1:] in _SENTENCE_ENDS
+                        or start - current.end >= _TURN_GAP_S):
                     current = _Piece(owner=owner, chunk=chunk, start=start, end=end)
                     heard.setdefault(chunk, []).append(current)
                 current.words.append(word.word)
