@@ -30,8 +30,12 @@ HANGUP_BY = {"agent": "agent", "坐席": "agent", "座席": "agent", "话务员"
              "客户": "customer", "住户": "customer", "caller": "customer"}
 
 # Endings that are not part of a call id: transcripts, recordings, exports.
-KNOWN_SUFFIXES = {".wav", ".mp3", ".m4a", ".amr", ".ogg", ".opus", ".flac", ".aac", ".wma",
-                  ".gsm", ".vox", ".json", ".jsonl", ".txt"}
+# What counts as a recording when a folder is given (FFmpeg decodes all of them).
+AUDIO_SUFFIXES: frozenset[str] = frozenset({
+    ".wav", ".mp3", ".m4a", ".aac", ".amr", ".ogg", ".opus", ".flac", ".wma", ".gsm", ".vox",
+    ".au", ".aif", ".aiff", ".webm", ".mka",
+})
+KNOWN_SUFFIXES = AUDIO_SUFFIXES | {".json", ".jsonl", ".txt"}
 
 # strftime directives a name pattern may use, and what they look like in a name.
 _DIRECTIVES = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{1,2}", "d": r"\d{1,2}",

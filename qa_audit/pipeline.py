@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from qa_audit.callmeta import DEFAULT_PATTERN, KNOWN_SUFFIXES, CallRecords, load_calls, resolve_meta
+from qa_audit.callmeta import (AUDIO_SUFFIXES, DEFAULT_PATTERN, CallRecords, load_calls,
+                               resolve_meta)
 from qa_audit.dispatch import (DispatchRules, StationDirectory, TicketSet, cdr_findings,
                                load_stations, load_tickets)
 from qa_audit.errors import InputError
@@ -20,7 +21,6 @@ from qa_audit.records import CallAudit, Transcript
 from qa_audit.scoring import score_call
 
 TRANSCRIPT_SUFFIXES = frozenset({".json"})
-AUDIO_SUFFIXES = frozenset(KNOWN_SUFFIXES - {".json", ".jsonl", ".txt"})
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:

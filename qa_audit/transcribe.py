@@ -27,6 +27,7 @@ import numpy as np
 
 from qa_audit import __version__
 from qa_audit.audio import SAMPLE_RATE, Recording, file_digest, load_recording
+from qa_audit.callmeta import AUDIO_SUFFIXES
 from qa_audit.errors import AudioError, QaAuditError
 from qa_audit.normalize import to_simplified
 from qa_audit.records import Role, Station, Transcript, Utterance
@@ -37,11 +38,6 @@ if TYPE_CHECKING:
 
     from qa_audit.asr_model import ModelSource
 
-# What counts as a recording when a directory is given.
-AUDIO_SUFFIXES: frozenset[str] = frozenset({
-    ".wav", ".mp3", ".m4a", ".aac", ".amr", ".ogg", ".opus", ".flac", ".wma", ".gsm",
-    ".au", ".aif", ".aiff", ".webm", ".mka",
-})
 # Bump when the way transcripts are made changes, so cached ones are not reused.
 _PIPELINE_VERSION = 1
 # Full-width punctuation is three byte-tokens in Whisper's vocabulary; in a prompt it makes
