@@ -15,7 +15,7 @@ from functools import lru_cache
 import jieba
 from rapidfuzz import fuzz
 
-from qa_audit.normalize import digits_only, normalize, pinyin_key
+from qa_audit.normalize import digits_only, normalize, sound_key
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
@@ -61,13 +61,13 @@ def phrase_score(phrase: str, text: str) -> float:
     if len(p) <= 4:
         # Four characters or fewer leave no room for a fuzzy match ("厉害吗" is not
         # "对吗", "电话多少" is not "大概多少"): compare by sound only.
-        return 100.0 if pinyin_key(p) in pinyin_key(t) else 0.0
+        return 100.0 if f" {sound_key(p)} " in f" {sound_key(t)} " else 0.0
     # Below this a match is worthless; the cutoff lets rapidfuzz stop early.
     cutoff = 50.0
     by_chars = fuzz.partial_ratio(p, t, score_cutoff=cutoff)
     # By whole syllables: letter by letter, "dian hua duo shao" would half-match
     # "da gai duo shao".
-    by_sound = fuzz.partial_ratio(pinyin_key(p).split(), pinyin_key(t).split(),
+    by_sound = fuzz.partial_ratio(sound_key(p).split(), sound_key(t).split(),
                                   score_cutoff=cutoff)
     # A sound match is slightly less sure than a character match.
     return max(by_chars, by_sound * 0.97)
@@ -110,13 +110,13 @@ def repeat_score(said: str, echo: str) -> float:
     words = content_words(said)
     if not words:
         return 0.0
-    echo_n, echo_py = normalize(echo), pinyin_key(echo)
+    echo_n, echo_py = normalize(echo), f" {sound_key(echo)} "
     total = sum(len(w) for w in words)
     hit = 0.0
     for w in words:
         if w in echo_n:
             hit += len(w)
-        elif len(w) >= 2 and pinyin_key(w) in echo_py:
+        elif len(w) >= 2 and f" {sound_key(w)} " in echo_py:
             hit += len(w) * 0.9
         elif len(w) >= 3:
             hit += len(w) * max(0.0, (fuzz.partial_ratio(w, echo_n) - 50) / 50) * 0.8
@@ -141,4 +141,4 @@ def text_similarity(a: str, b: str) -> float:
     na, nb = normalize(a), normalize(b)
     if not na or not nb:
         return 0.0
-    return max(fuzz.ratio(na, nb), fuzz.ratio(pinyin_key(a).split(), pinyin_key(b).split()) * 0.97)
+    return max(fuzz.ratio(na, nb), fuzz.ratio(sound_key(a).split(), sound_key(b).split()) * 0.97)

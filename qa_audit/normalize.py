@@ -88,6 +88,26 @@ def pinyin_key(text: str) -> str:
     return " ".join(lazy_pinyin(normalize(text), style=Style.NORMAL, errors="default"))
 
 
+def _blur(syllable: str) -> str:
+    """A syllable with the distinctions that speakers and recognizers blur taken away (模糊音:
+    zh/z, ch/c, sh/s, n/l, ang/an, eng/en, ing/in): 公乱 sounds like 供暖, 景快 like 尽快."""
+    if syllable[:2] in ("zh", "ch", "sh"):
+        syllable = syllable[0] + syllable[2:]
+    elif syllable.startswith("n") and syllable != "ng":
+        syllable = "l" + syllable[1:]
+    for long, short in (("ang", "an"), ("eng", "en"), ("ing", "in")):
+        if syllable.endswith(long):
+            return syllable[: -len(long)] + short
+    return syllable
+
+
+@lru_cache(maxsize=65536)
+def sound_key(text: str) -> str:
+    """Like `pinyin_key`, but blind to the sounds recognizers confuse. For finding phrases in
+    recognizer text only: names compare by `pinyin_key`, where 刘 and 牛 must stay apart."""
+    return " ".join(_blur(s) for s in pinyin_key(text).split())
+
+
 def digits_only(text: str) -> str:
     """All digits of a text, spoken or written (for phone numbers and ids)."""
     return "".join(ch for ch in numbers_to_digits(unicodedata.normalize("NFKC", text))

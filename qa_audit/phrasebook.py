@@ -153,6 +153,7 @@ class Matching(_Strict):
     thresholds: Thresholds
     min_role_confidence: float = Field(ge=0, le=1)
     min_asr_confidence: float = Field(ge=0, le=1)
+    min_fine_confidence: float = Field(default=0.7, ge=0, le=1)
 
 
 class FormItem(_Strict):

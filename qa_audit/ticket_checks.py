@@ -14,12 +14,9 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from rapidfuzz.distance import Levenshtein
-
 from qa_audit.dialogue import Turn, name_in, next_turns, phone_in, spelled
 from qa_audit.dispatch import house_numbers, phone_digits, same_phone
-from qa_audit.matching import phrase_score
-from qa_audit.normalize import normalize, pinyin_key
+from qa_audit.normalize import normalize, pinyin_key, sound_key
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
 
@@ -61,6 +58,43 @@ def _contains_run(numbers: list[str], run: list[str]) -> bool:
 def _readback_of(ctx: CallContext, said: Turn) -> Turn | None:
     following = next_turns(ctx.turns, said, "agent", 2)
     return following[0] if following else None
+
+
+def _doubt(ctx: CallContext, said: Turn, echo: Turn | None, *, complete: bool,
+           echo_agrees: bool, alike: bool = False) -> str | None:
+    """Why a difference between a recognizer's hearing and the ticket cannot be fined, or
+    None when it can (or the words come from a person).
+
+    A fine needs two hearings of the fact, the resident's words and the agent's read-back,
+    that are complete, agree with each other, were heard with confidence, and differ from
+    the ticket in a way a recognizer would not produce (`alike`: sounds close to the ticket)."""
+    if not _from_asr(ctx):
+        return None
+    if not complete:
+        return "识别出的内容不完整，可能是识别错误"
+    if alike:
+        return "与工单读音相近，可能是识别错误"
+    if echo is None or not echo_agrees:
+        return "坐席跟读未能印证识别结果"
+    bar = ctx.phrasebook.matching.min_fine_confidence
+    low = [t.utterance.confidence for t in (said, echo)
+           if t.utterance.confidence is not None and t.utterance.confidence < bar]
+    if low:
+        return f"识别置信度低（{min(low):.2f}）"
+    return None
+
+
+def _subsequence(short: str, long: str) -> bool:
+    """Whether `short` is `long` with characters dropped (what a recognizer does to digits)."""
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    """Names a recognizer could confuse: same length and at most one syllable apart in sound
+    (东莉华 / 邓丽华)."""
+    x, y = sound_key(a).split(), sound_key(b).split()
+    return len(x) == len(y) and sum(p != q for p, q in zip(x, y)) <= 1
 
 
 def _check_problem(ctx: CallContext) -> Verdict:
@@ -113,12 +147,11 @@ def _check_name(ctx: CallContext) -> Verdict:
         return _verdict("pass", f"工单姓名「{ticket.caller_name}」与住户所说同音"
                                 f"{'' if spelled_out else '（住户未说明用字）'}",
                         [said] + ([echo] if echo else []))
-    if _from_asr(ctx) and not (echo is not None and phrase_score(name, echo.text) >= ctx.pass_at):
-        return _verdict("review", f"工单姓名「{ticket.caller_name}」与识别出的「{name}」不同，"
-                                  "坐席跟读未能印证，请听录音确认", [said] + ([echo] if echo else []))
-    if echo is not None and phrase_score(recorded, echo.text) >= ctx.pass_at and _from_asr(ctx):
-        return _verdict("review", f"住户的姓名识别为「{name}」，坐席跟读与工单「{ticket.caller_name}」"
-                                  "一致，请听录音确认", [said, echo])
+    doubt = _doubt(ctx, said, echo, complete=len(name) >= 2, alike=_sounds_alike(name, recorded),
+                   echo_agrees=echo is not None and normalize(name) in normalize(echo.text))
+    if doubt:
+        return _verdict("review", f"工单姓名「{ticket.caller_name}」与识别出的「{name}」不同，{doubt}，"
+                                  "请听录音确认", [said] + ([echo] if echo else []))
     return _verdict("fail", f"工单姓名「{ticket.caller_name}」与住户所说「{name}」不符", [said])
 
 
@@ -135,17 +168,16 @@ def _check_phone(ctx: CallContext) -> Verdict:
     if same_phone(heard, recorded):
         return _verdict("pass", "工单电话与住户所说一致", [said])
     echo = _readback_of(ctx, said)
-    if _from_asr(ctx):
-        echoed = phone_in(echo.text) if echo else ""
-        if echoed and same_phone(echoed, recorded):
-            return _verdict("review", f"住户的电话识别为{heard}，坐席跟读的与工单{recorded}一致，"
-                                      "请听录音确认", [said, echo])  # type: ignore[list-item]
-        if not (echoed and same_phone(echoed, heard)):
-            # Two recognitions of the number (the resident's and the read-back) disagree:
-            # the recognizer, not the ticket, may be wrong.
-            near = "相差一位，" if Levenshtein.distance(heard, recorded) <= 1 else ""
-            return _verdict("review", f"工单电话{recorded}与识别出的{heard}不同，{near}"
-                                      "可能是识别错误，请听录音确认", [said] + ([echo] if echo else []))
+    echoed = phone_in(echo.text) if echo else ""
+    # A mobile number has 11 digits; a recognizer drops digits more often than it invents
+    # them in the right order.
+    complete = len(heard) == len(recorded) or not (
+        recorded.startswith("1") or _subsequence(heard, recorded))
+    doubt = _doubt(ctx, said, echo, complete=complete,
+                   echo_agrees=bool(echoed) and same_phone(echoed, heard))
+    if doubt:
+        return _verdict("review", f"工单电话{recorded}与识别出的{heard}不同，{doubt}，请听录音确认",
+                        [said] + ([echo] if echo else []))
     return _verdict("fail", f"工单电话{recorded}与住户所说{heard}不符", [said])
 
 
@@ -170,18 +202,14 @@ def _check_address(ctx: CallContext) -> Verdict:
     if not problems:
         return _verdict("pass", "工单住址与住户所说一致", [said])
     echo = _readback_of(ctx, said)
-    if _from_asr(ctx):
-        if echo is not None and house_numbers(echo.text) == recorded_numbers and not (
-                said_place and recorded_place and said_place != recorded_place):
-            return _verdict("review", "住户的地址识别结果与工单不同，但坐席跟读与工单一致，请听录音确认",
-                            [said, echo])
-        one_off = (len(said_numbers) == len(recorded_numbers) and sum(
-            a != b for a, b in zip(said_numbers, recorded_numbers)) == 1) or (
-            len(said_numbers) + 1 == len(recorded_numbers)
-            and all(n in recorded_numbers for n in said_numbers))
-        echo_agrees = echo is not None and house_numbers(echo.text) == said_numbers
-        if one_off or not echo_agrees:
-            return _verdict("review", "；".join(problems) + "（可能是识别错误，请听录音确认）", [said])
+    one_off = len(said_numbers) == len(recorded_numbers) and sum(
+        a != b for a, b in zip(said_numbers, recorded_numbers)) == 1
+    doubt = _doubt(ctx, said, echo, complete=len(said_numbers) >= len(recorded_numbers),
+                   alike=one_off and said_place == recorded_place,
+                   echo_agrees=echo is not None and house_numbers(echo.text) == said_numbers)
+    if doubt:
+        return _verdict("review", "；".join(problems) + f"（{doubt}，请听录音确认）",
+                        [said] + ([echo] if echo else []))
     return _verdict("fail", "；".join(problems), [said])
 
 

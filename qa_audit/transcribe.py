@@ -55,6 +55,9 @@ _LOOP_MIN_CHARS = 12
 _SENTENCE_ENDS = frozenset("。？！?!")
 _TURN_GAP_S = 0.3
 _MAX_CHARS_PER_S = 15.0
+# A word's end is good to about this much (Whisper's alignment runs in 20 ms frames
+# and smears a little).
+_WORD_END_SLACK_S = 0.1
 
 
 @dataclass
@@ -327,15 +330,20 @@ class Transcriber:
                 continue  # a loop (one phrase over and over), not speech
             current: _Piece | None = None
             for word in segment.words or ():
-                middle = (word.start + word.end) / 2
-                window = min(int(np.searchsorted(starts, middle, side="right")) - 1,
+                anchor = _spoken_at(word.start, word.end)
+                window = min(int(np.searchsorted(starts, anchor, side="right")) - 1,
                              len(windows) - 1)
                 owner, group = plan[window]
                 timeline, offset = timelines[window], starts[window]
-                index = timeline.get_chunk_index(middle - offset)
+                index = timeline.get_chunk_index(anchor - offset)
                 chunk = (owner, group[index]["start"])
-                start = timeline.get_original_time(max(word.start - offset, 0.0), index)
-                end = timeline.get_original_time(max(word.end - offset, 0.0), index)
+                # A start taken from the pause before the chunk would lie in the time the
+                # other party spoke: no earlier than the chunk.
+                first = group[index]["start"] / SAMPLE_RATE
+                start = max(timeline.get_original_time(max(word.start - offset, 0.0), index),
+                            first)
+                end = max(timeline.get_original_time(max(word.end - offset, 0.0), index),
+                          start)
                 if current is None or current.chunk != chunk or by_sentence and (
                         current.words[-1].rstrip()[-1:] in _SENTENCE_ENDS
                         or start - current.end >= _TURN_GAP_S):
@@ -426,6 +434,15 @@ def _windows(chunks: list[dict], capacity: float) -> list[list[dict]]:
         groups[-1].append(chunk)
         used += length
     return groups
+
+
+def _spoken_at(start: float, end: float) -> float:
+    """Where a word was said, for putting it back into its chunk. Whisper's word
+    timestamps come from a monotonic alignment in which a word starts where the one
+    before it ended: the first word after a pause (the seam between two glued chunks)
+    takes the pause in, and its middle can fall in the chunk before. Its end is where it
+    was said."""
+    return max(end - _WORD_END_SLACK_S, (start + end) / 2)
 
 
 def _short_of_words(chunk: dict, pieces: list[_Piece]) -> bool:
