@@ -8,7 +8,7 @@ them from the transcript alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qa_audit.matching import Match, best_phrase, contains_any
@@ -29,7 +29,7 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
 _NAME_LEADS = re.compile(r"^((我|俺|咱)(叫|姓|是)|姓|叫|免贵姓|这边是|是)")
-_NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐)$")
+_NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐|就行|就可以|就好|就成|吧)$")
 
 
 @dataclass(frozen=True)
@@ -197,8 +197,6 @@ _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
 _NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 没听清 再说一遍 说啥 干啥 我 是我".split())
 # A confirmation of the whole record at the end ("我跟您核对一下：…，对吧？") reads back too.
 CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
-# "弓长张", "耳东陈": two parts and the character they make, said on their own.
-_PARTS_SPELLING = re.compile(r"(弓长|立早|耳东|木子|口天|双木|古月|草头|三横|人可|双口|言午|禾口|走肖|子小|宝盖|文刀)(.)")
 
 
 def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
@@ -216,15 +214,22 @@ def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
     return out
 
 
-def name_in(text: str) -> str:
-    """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生"."""
+def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
+    """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生".
+
+    `spellings`: surnames spelled by their parts (弓长 -> 张, the phrasebook's
+    spelled_surnames), which explain a character and are not the name."""
     # Recognizers run clauses together ("我姓孙孙丽电话幺五九…"): cut at the phone.
     text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
+    spelled_parts = {k + v for k, v in (spellings or {}).items()}
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
-    parts = [p for p in parts if "的" not in p and not _PARTS_SPELLING.fullmatch(p)]
+    parts = [p for p in parts if "的" not in p and p not in spelled_parts]
     parts = [p for p in parts if p not in _NOT_NAMES]
-    candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in parts]
+    # "等会儿，你不记我名字啊？我叫孙桂芝": a clause that says it is the name wins.
+    # ("我姓刘，刘建国" is not that: the surname comes first, then the name.)
+    introduced = [p for p in parts if re.match(r"(我|俺|咱)?叫", p)]
+    candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in introduced or parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4]
     surname = _SURNAME.search(normalize(text))

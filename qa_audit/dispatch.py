@@ -304,7 +304,9 @@ def cdr_findings(meta: CallMeta, ticket: TicketMatch | None, *, fines: Mapping[s
         findings.append(_finding("missing_ticket", "no ticket was found for this repair call "
                                  "(by call id, or by the agent within "
                                  f"{rules.ticket_window_minutes:g} min)", fines))
-    if meta.call_type == "repair" and ticket is not None:
+    # On the intake call and on a follow-up of the ticket: the follow-up is where such an
+    # abnormal event (异常事件) is heard about and reported.
+    if ticket is not None:
         overdue = _overdue(ticket.ticket, rules, now or datetime.now())
         if overdue:
             findings.append(_finding("repair_overdue", overdue, fines))

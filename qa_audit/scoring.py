@@ -181,7 +181,7 @@ class CallContext:
         asked = self.asked("name")
         if asked.turn is not None and asked.match.score > self.fail_at:
             for t in reply_to(self.turns, asked.turn):
-                if name_in(t.text):
+                if name_in(t.text, self.phrasebook.repair.facts.spelled_surnames):
                     return t
         volunteered = self.phrasebook.repair.questions["name"].volunteered
         return first_with(self.turns, "customer", volunteered)
@@ -290,14 +290,27 @@ def check_opening(ctx: CallContext, item: FormItem) -> Verdict:
                      opening_turns(ctx.turns), "开头语")
 
 
+def _closing_said(ctx: CallContext) -> list[Turn]:
+    """Agent turns that say the closing script, wherever they are: a resident may reopen the
+    call after it ("哎，等会儿，你不记我名字啊？")."""
+    section = ctx.phrasebook.scripts[ctx.script_kind].closing
+    return [t for t in ctx.agent() if phrase_score(section.standard, t.text) >= ctx.pass_at]
+
+
 @check("closing")
 def check_closing(ctx: CallContext, item: FormItem) -> Verdict:
     if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
         return Verdict("na", "住户不方便，已约定回访时间", [not_convenient(ctx)])  # type: ignore[list-item]
-    return _scripted(ctx, ctx.phrasebook.scripts[ctx.script_kind].closing,
-                     closing_turns(ctx.turns), "结束语",
-                     optional=ctx.phrasebook.repair.enquiry.closing_not_required
-                     if ctx.is_enquiry else ())
+    section = ctx.phrasebook.scripts[ctx.script_kind].closing
+    optional = ctx.phrasebook.repair.enquiry.closing_not_required if ctx.is_enquiry else ()
+    verdict = _scripted(ctx, section, closing_turns(ctx.turns), "结束语", optional=optional)
+    earlier = _closing_said(ctx)
+    if verdict.status != "pass" and earlier:
+        # The closing was said, then the resident spoke again and the agent answered.
+        again = _scripted(ctx, section, earlier[-1:], "结束语", optional=optional)
+        if again.status == "pass":
+            return again
+    return verdict
 
 
 # --- guiding questions (repair) and follow-up questions ------------------------------------------
@@ -309,8 +322,10 @@ _VOLUNTEER_LABEL = {"location": "故障位置", "severity": "故障程度", "nam
 def _volunteered(ctx: CallContext, slot: str) -> Turn | None:
     """The resident's turn that gave the fact before the agent asked for it."""
     asked = ctx.asked(slot)
+    # A fact offered only after the agent's closing ("你不记我名字啊？") was never asked for.
+    closing = _closing_said(ctx)
     before = asked.turn.index if asked.turn is not None and asked.match.score >= ctx.pass_at \
-        else len(ctx.turns)
+        else closing[0].index if closing else len(ctx.turns)
     if slot == "phone":
         t = ctx.phone_turn
         return t if t is not None and t.index < before else None
@@ -335,7 +350,8 @@ def check_guided(ctx: CallContext, item: FormItem) -> Verdict:
         return Verdict("pass", f"坐席询问了{label}", [asked.turn], asked.match.score)  # type: ignore[list-item]
     volunteered = _volunteered(ctx, slot)
     if volunteered is not None:
-        return Verdict("na", f"住户已主动说明{label}，无需引导", [volunteered], asked.match.score)
+        # The agent lost nothing: the fact was given before it had to be asked for.
+        return Verdict("pass", f"住户已主动说明{label}，无需引导", [volunteered], asked.match.score)
     if status == "review":
         return Verdict("review", f"坐席可能询问了{label}（「{asked.match.phrase}」匹配度"
                                  f"{asked.match.score:.0f}），请人工确认",
@@ -426,7 +442,7 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
     if fact == "phone":
         return digits_similarity(phone_in(said.text), echo.text)
     if fact == "name":
-        name = name_in(said.text)
+        name = name_in(said.text, ctx.phrasebook.repair.facts.spelled_surnames)
         if not name:
             return 0.0
         full = phrase_score(name, echo.text)

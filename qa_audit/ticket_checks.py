@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 _FIRST_NUMBER = re.compile(r"\d|[零〇一二三四五六七八九十幺两]+(?=号|栋|幢|座|单元|楼|层|室)")
 # Kinds of problem a resident may call the same thing: 冰凉 is a very cold 不热.
 _COMPATIBLE = {"冰凉": {"冰凉", "不热"}, "不热": {"不热", "冰凉"}}
+# What a ticket adds to a surname when the resident gives no more (刘先生).
+_TITLES = frozenset({"先生", "女士", "小姐", "师傅", "阿姨", "大爷", "大妈", "大姐", "老师"})
 FINDING_OF_CHECK = {"ticket.name": "wrong_name", "ticket.phone": "wrong_phone",
                     "ticket.address": "wrong_address", "ticket.station": "wrong_station"}
 
@@ -131,9 +133,11 @@ def _check_name(ctx: CallContext) -> Verdict:
         return _verdict("fail", "工单没有填写报修人姓名", [said] if said else [])
     if said is None:
         return _verdict("review", f"通话中找不到住户的姓名，无法核对工单姓名「{ticket.caller_name}」")
-    name = name_in(said.text)
+    name = name_in(said.text, ctx.phrasebook.repair.facts.spelled_surnames)
     if normalize(name) == recorded:
         return _verdict("pass", "工单姓名与住户所说一致", [said])
+    if len(name) == 1 and recorded[:1] == name and recorded[1:] in _TITLES:
+        return _verdict("pass", f"住户只留了姓，工单记为「{ticket.caller_name}」", [said])
     echo = _readback_of(ctx, said)
     if pinyin_key(name) == pinyin_key(recorded):
         # Heard on the phone, 潘晓东 and 潘小东 are the same; only a spelled-out character
