@@ -199,6 +199,9 @@ _NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 
 CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
 
 
+_PARTS_WORDS = re.compile(r"字头|字旁|偏旁|旁|底下|上面|下面|里面|左边|右边|一个|加")
+
+
 def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
     """Characters a resident spells out: "桂花的桂，芝麻的芝" -> ["桂", "芝"]; "弓长张" -> ["张"]
     with the surname spellings given (phrasebook: 弓长 -> 张)."""
@@ -208,6 +211,10 @@ def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
         m = re.fullmatch(r"(.+)的(.)(是吧|对吧)?", n)
         if m and m.group(2) in m.group(1):
             out.append(m.group(2))
+        # "仝是人字头底下一个工": a character described by its parts.
+        m = re.fullmatch(r"(.)(?:是|就是)(.{2,12})", n)
+        if m and _PARTS_WORDS.search(m.group(2)):
+            out.append(m.group(1))
         for parts, char in (surnames or {}).items():
             if parts + char in n:
                 out.append(char)
@@ -261,9 +268,17 @@ def corrected(text: str) -> str:
 
 
 def phone_in(text: str) -> str:
-    """The phone number in a turn (the longest run of seven or more digits), or ""."""
+    """The phone number in a turn (the longest run of seven or more digits), or "".
+
+    A resident who starts again ("一三六，一三六零三一二七七八九") runs into a run longer than
+    a mobile number: its last eleven digits are the number."""
     runs = _PHONE_RUN.findall(normalize(text))
-    return max(runs, key=len) if runs else ""
+    if not runs:
+        return ""
+    run = max(runs, key=len)
+    if len(run) > 11 and re.fullmatch(r"1[3-9]\d{9}", run[-11:]) and not run.startswith("0"):
+        return run[-11:]
+    return run
 
 
 def without_phone(text: str) -> str:

@@ -219,6 +219,15 @@ def phone_digits(text: str) -> str:
                    for ch in text)
 
 
+def phone_numbers(text: str) -> list[str]:
+    """The numbers in a ticket's phone field: one, or several joined by / 、 , ; or spaces
+    between whole numbers ("13603198822/2286410"); dashes and spaces inside one number
+    ("136-0312-7789", "0316 2285731") are formatting."""
+    parts = [phone_digits(p) for p in re.split(r"[/、,，;；|]|\s{2,}|(?<=\d{7})\s+(?=\d{7})",
+                                              text or "")]
+    return [p for p in parts if p]
+
+
 def _national(digits: str) -> str:
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) in (10, 11):

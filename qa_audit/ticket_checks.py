@@ -14,8 +14,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from qa_audit.dialogue import Turn, name_in, next_turns, phone_in, spelled
-from qa_audit.dispatch import house_numbers, phone_digits, same_phone
+from qa_audit.dialogue import Turn, correction_of, name_in, next_turns, phone_in, spelled
+from qa_audit.dispatch import house_numbers, phone_numbers, same_phone
 from qa_audit.normalize import normalize, pinyin_key, sound_key
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
@@ -163,14 +163,21 @@ def _check_phone(ctx: CallContext) -> Verdict:
     ticket = ctx.ticket
     assert ticket is not None
     said = ctx.phone_turn
-    recorded = phone_digits(ticket.caller_phone or "")
-    if not recorded:
+    numbers = phone_numbers(ticket.caller_phone or "")
+    if not numbers:
         return _verdict("fail", "工单没有填写联系电话", [said] if said else [])
     if said is None:
         return _verdict("review", "通话中找不到住户的电话号码，无法核对工单电话")
+    # A resident may give two numbers (a mobile and a landline) and the ticket keep one or
+    # both; a number said and then corrected ("不对，是…") is not one of them.
+    given = [t for t in ctx.customer() if phone_in(t.text)]
+    kept = [t for i, t in enumerate(given)
+            if not any(correction_of(u.text) for u in given[i + 1:])]
+    for t in kept:
+        if any(same_phone(phone_in(t.text), n) for n in numbers):
+            return _verdict("pass", "工单电话与住户所说一致", [t])
     heard = phone_in(said.text)
-    if same_phone(heard, recorded):
-        return _verdict("pass", "工单电话与住户所说一致", [said])
+    recorded = next((n for n in numbers if len(n) == len(heard)), numbers[0])
     echo = _readback_of(ctx, said)
     echoed = phone_in(echo.text) if echo else ""
     # A mobile number has 11 digits; a recognizer drops digits more often than it invents
