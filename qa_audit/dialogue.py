@@ -249,6 +249,7 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     return max(candidates, key=len) if candidates else ""
 
 
+_EXPLAINED = re.compile(r"\d+(是|那是|就是)(对门|楼上|楼下|隔壁|邻居|我)")
 _CORRECTION = re.compile(r"不对|错了|说错|应该是|不是.{0,6}是")
 _PHONE_RUN = re.compile(r"\d{7,}")
 
@@ -264,7 +265,10 @@ def corrected(text: str) -> str:
     m = _CORRECTION.search(text)
     if not m or not digits_only(text[m.end():]):
         return text
-    return apply_correction(text[: m.start()], text[m.start():])
+    # "五零二，五零三是对门": a number explained after the correction is not the address.
+    after = "，".join(c for c in _CLAUSE_SPLIT.split(text[m.start():])
+                     if not _EXPLAINED.search(normalize(c)))
+    return apply_correction(text[: m.start()], after, cut_off=True)
 
 
 def phone_in(text: str) -> str:
@@ -288,14 +292,19 @@ def without_phone(text: str) -> str:
                   lambda m: "" if len(digits_only(m.group(0))) >= 7 else m.group(0), text)
 
 
-def apply_correction(address: str, correction: str) -> str:
+def apply_correction(address: str, correction: str, cut_off: bool = False) -> str:
     """"幸福家园六号楼二单元五零三" corrected by "不对，是五零二" -> "幸福家园6-2-502": the
-    corrected numbers replace as many numbers at the end."""
-    from qa_audit.dispatch import house_numbers
+    corrected numbers replace as many numbers at the end. `cut_off`: the correction interrupts
+    an address being said ("九号楼，三单元……不对，四单元，一零一"): it replaces the last number
+    said and goes on from there."""
+    from qa_audit.dispatch import community_of, house_numbers
 
     numbers, fixed = house_numbers(address), house_numbers(correction)
     if not fixed:
         return address
-    merged = numbers[: max(0, len(numbers) - len(fixed))] + fixed
-    prefix = re.split(r"[\d零〇一二三四五六七八九十幺两]", address, maxsplit=1)[0]
+    if cut_off and len(fixed) > len(numbers[-1:]):
+        merged = numbers[:-1] + fixed
+    else:
+        merged = numbers[: max(0, len(numbers) - len(fixed))] + fixed
+    prefix = community_of(address)
     return prefix + "-".join(merged)

@@ -219,6 +219,26 @@ def phone_digits(text: str) -> str:
                    for ch in text)
 
 
+_FIRST_NUMBER = re.compile(r"\d|[零〇一二三四五六七八九十幺两]+(?=号|栋|幢|座|单元|楼|层|室)")
+# What residents put before the community: "我是滨河湾…的", "我家住在…".
+_PLACE_LEADS = re.compile(r"^.*?(我是|我家是|我家在|我家住|家住|住在|我在)")
+
+
+def community_of(address: str) -> str:
+    """The community part of an address: what comes before its first house number (五里仓小区
+    keeps its 五, a numeral that counts nothing)."""
+    text = unicodedata.normalize("NFKC", address or "").replace(" ", "")
+    m = _FIRST_NUMBER.search(text)
+    return text[: m.start()] if m else text
+
+
+def place_said(text: str) -> str:
+    """The community a resident names in a sentence that may carry more ("你好，我是滨河湾十号楼…
+    的"): the clause before the first house number, without leads like 我是."""
+    head = re.split(r"[，,。！？!?；;、\s]", community_of(text))[-1]
+    return _PLACE_LEADS.sub("", head)
+
+
 def phone_numbers(text: str) -> list[str]:
     """The numbers in a ticket's phone field: one, or several joined by / 、 , ; or spaces
     between whole numbers ("13603198822/2286410"); dashes and spaces inside one number

@@ -59,7 +59,8 @@ def _run_to_digits(run: str) -> str:
             head = _run_to_digits(run[:cut])
             if head.isdigit():
                 return head + _run_to_digits(run[cut:])
-        return "".join(SPOKEN_DIGITS.get(ch, ch) for ch in run)
+        # A lone 十 left over is ten, as it would be read on its own (normalize stays idempotent).
+        return "".join(SPOKEN_DIGITS.get(ch, "10" if ch == "十" else ch) for ch in run)
     return str(int(value)) if float(value).is_integer() else str(value)
 
 

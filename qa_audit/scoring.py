@@ -135,16 +135,28 @@ class CallContext:
         end = min(self._first_index("name"), self._first_index("phone"))
         if asked.turn is not None and asked.match.score >= self.pass_at:
             # The reply, or its last piece when it comes in pieces ("…六号楼" "一单元三零二").
+            # A room number on its own counts as a piece ("缴费单上写的六零二").
             replies = [t for t in self.customer() if t.index > asked.turn.index
-                       and self._is_address(t, markers)]
+                       and not self._confirms(t) and (self._is_address(t, markers) or (
+                           t.index < end and not correction_of(t.text)
+                           and _ROOM.search(normalize(without_phone(t.text)))))]
             in_reply = [t for t in replies if t.index < end] or replies[:1]
             if in_reply:
                 return in_reply[-1]
-        found = [t for t in self.customer() if self._is_address(t, markers)]
+        found = [t for t in self.customer() if self._is_address(t, markers)
+                 and not self._confirms(t)]
         before = [t for t in found if t.index < end]
         if before:
             return before[-1]  # a correction ("不对，是五零二") replaces the first statement
         return found[0] if found else None
+
+    def _confirms(self, t: Turn) -> bool:
+        """"对，四单元。" after the agent's read-back confirms it; it is not the address."""
+        from qa_audit.dispatch import house_numbers
+
+        before = [u for u in self.turns[: t.index] if u.role == "agent"][-1:]
+        return bool(before) and bool(_CONFIRM_START.match(normalize(t.text))) and set(
+            house_numbers(t.text)) <= set(house_numbers(before[0].text))
 
     @staticmethod
     def _is_address(t: Turn, markers: Sequence[str]) -> bool:
@@ -192,6 +204,8 @@ class CallContext:
         return said[-1] if said else None
 
 
+_ROOM = re.compile(r"(?<!\d)\d{3,4}(?!\d)")
+_CONFIRM_START = re.compile(r"(对|是|没错|嗯|对对)")
 Check = Callable[[CallContext, FormItem], Verdict]
 CHECKS: dict[str, Check] = {}
 
@@ -450,13 +464,22 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
             f"{re.escape(name[0])}(先生|女士|师傅|阿姨|大爷|大姐)", normalize(echo.text)) else 0.0
         return max(full, surname)
     if fact == "address":
-        n = normalize(ctx.address_text or said.text)
-        first_digit = next((i for i, ch in enumerate(n) if ch.isdigit()), len(n))
-        community = n[:first_digit]
-        numbers = digits_similarity(ctx.address_text or said.text, without_phone(echo.text))
+        from qa_audit.dispatch import house_numbers, place_said
+
+        address = ctx.address_text or said.text
+        community = normalize(place_said(address))
+        numbers = digits_similarity("".join(house_numbers(address)),
+                                    "".join(house_numbers(without_phone(echo.text))))
         if len(community) >= 2:
-            # Residents and agents shorten community names (裕龙小区 / 裕龙): fuzzy always.
+            # Residents and agents shorten community names (裕龙小区 / 裕龙): fuzzy always;
+            # an alias and the directory's name for it (幸福小区 / 幸福里) are the same place.
             place = fuzz.partial_ratio(community, normalize(echo.text))
+            if ctx.stations is not None and place < 100:
+                here = ctx.stations.station_for_address(address)
+                there = ctx.stations.station_for_address(echo.text)
+                if here and there and here.community == there.community and min(
+                        here.score, there.score) >= ctx.pass_at:
+                    place = 100.0
             return 0.75 * numbers + 0.25 * place
         return numbers
     statement = _statements(echo.text)

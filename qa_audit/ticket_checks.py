@@ -15,7 +15,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from qa_audit.dialogue import Turn, correction_of, name_in, next_turns, phone_in, spelled
-from qa_audit.dispatch import house_numbers, phone_numbers, same_phone
+from qa_audit.dispatch import community_of, house_numbers, phone_numbers, same_phone
 from qa_audit.normalize import normalize, pinyin_key, sound_key
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
@@ -23,7 +23,6 @@ from qa_audit.records import Finding, ItemResult
 if TYPE_CHECKING:
     from qa_audit.scoring import CallContext, Verdict
 
-_FIRST_NUMBER = re.compile(r"\d|[零〇一二三四五六七八九十幺两]+(?=号|栋|幢|座|单元|楼|层|室)")
 # Kinds of problem a resident may call the same thing: 冰凉 is a very cold 不热.
 _COMPATIBLE = {"冰凉": {"冰凉", "不热"}, "不热": {"不热", "冰凉"}}
 # What a ticket adds to a surname when the resident gives no more (刘先生).
@@ -42,12 +41,6 @@ def _from_asr(ctx: CallContext) -> bool:
     """Whether the words come from a recognizer (so may be misheard) rather than a person."""
     return ctx.transcript.role_source != "given" or any(
         u.confidence is not None for u in ctx.transcript.utterances)
-
-
-def community_of(address: str) -> str:
-    text = unicodedata.normalize("NFKC", address or "").replace(" ", "")
-    m = _FIRST_NUMBER.search(text)
-    return text[: m.start()] if m else text
 
 
 def _contains_run(numbers: list[str], run: list[str]) -> bool:

@@ -142,7 +142,23 @@ def test_resident_volunteers_the_phone(pb) -> None:
         (A, "韩雪梅，一三六一一二二三三四四。"),
         (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
     audit = score_call(call(*turns), meta(), pb)
-    assert not_passing(audit) == {"guide_name": "na", "guide_phone": "na"}
+    # Nothing lost: the facts came before they had to be asked for.
+    assert not_passing(audit) == {}
+    assert "主动说明" in audit.item("guide_name").reason
+    assert "主动说明" in audit.item("guide_phone").reason
+
+
+def test_name_offered_after_the_closing_was_never_asked(pb) -> None:
+    turns = CLEAN_REPAIR[:6] + [
+        (A, "西园小区三号楼一单元四零二。请留一下联系电话？"),
+        (C, "一三六一一二二三三四四。"),
+        (A, "一三六一一二二三三四四。好！维修人员会尽快跟您联系。感谢您的来电。再见！"),
+        (C, "哎，等会儿，你不记我名字啊？我叫韩雪梅。"),
+        (A, "韩雪梅，好的，给您记上了。再见。")]
+    audit = score_call(call(*turns), meta(), pb)
+    assert audit.item("guide_name").status == "fail"
+    assert audit.item("readback_name").status == "pass"
+    assert audit.item("closing").status == "pass"  # said in full before the resident spoke
 
 
 def test_closing_cut_short(pb) -> None:
@@ -170,7 +186,8 @@ def test_paraphrased_but_acceptable_script(pb) -> None:
         (A, "一八六零零一二三四五六。好的，维修人员会尽快联系您，感谢来电，再见。"),
     ]
     audit = score_call(call(*turns), meta(agent_id="305"), pb)
-    assert not_passing(audit) == {"guide_location": "na"}
+    assert not_passing(audit) == {}
+    assert "主动说明" in audit.item("guide_location").reason  # 厨房 was said unasked
 
 
 def test_impolite_phrase_and_invalid_promise_are_findings(pb) -> None:
