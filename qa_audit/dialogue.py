@@ -28,7 +28,8 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
                    "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有",
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
-_NAME_LEADS = re.compile(r"^((我|俺|咱)(叫|姓|是)|姓|叫|免贵姓|这边是|是)")
+# 安 is how a recognizer writes the dialect 俺.
+_NAME_LEADS = re.compile(r"^((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐|就行|就可以|就好|就成|吧)$")
 
 
@@ -85,7 +86,7 @@ def question_score(phrases: Sequence[str], text: str,
     """
     best = Match(0.0, "")
     for clause in clauses(text):
-        m = best_phrase(phrases, clause)
+        m = best_phrase(phrases, clause, strict_short=True)
         # A clause that asks; or a curt request that is little more than the thing asked
         # for ("电话。" "说地址。"), matched by a request phrase: without its 吗, "漏水吗"
         # would find a question in the read-back "暖气漏水。"
@@ -95,7 +96,8 @@ def question_score(phrases: Sequence[str], text: str,
             continue
         if m.score <= best.score:
             continue
-        if any(best_phrase(other, clause).score >= m.score for other in exclude):
+        if any(best_phrase(other, clause, strict_short=True).score >= m.score
+               for other in exclude):
             continue
         best = m
     return best
@@ -221,6 +223,19 @@ def spelled(text: str, surnames: dict[str, str] | None = None) -> list[str]:
     return out
 
 
+def _without_spelling(part: str, spelled_parts: set[str]) -> str:
+    while True:
+        m = re.search(r"(..?)的(.)$", part)
+        if m and m.group(2) in m.group(1) and m.start() > 0:
+            part = part[: m.start()]
+            continue
+        tail = next((sp for sp in spelled_parts if part.endswith(sp) and len(part) > len(sp)),
+                    None)
+        if tail is None:
+            return part
+        part = part[: -len(tail)]
+
+
 def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     """The name a resident gives: "我姓何，何建平。" -> "何建平"; "田野的田，田春生" -> "田春生".
 
@@ -230,12 +245,14 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
     spelled_parts = {k + v for k, v in (spellings or {}).items()}
-    # Spelling ("田野的田", "弓长张") explains a character; it is not the name.
-    parts = [p for p in parts if "的" not in p and p not in spelled_parts]
+    # Spelling ("田野的田", "弓长张") explains a character; it is not the name. A recognizer
+    # runs it into the name ("刘洋文刀刘海洋的洋"): take the spelling off the end.
+    parts = [_without_spelling(p, spelled_parts) for p in parts]
+    parts = [p for p in parts if p and "的" not in p and p not in spelled_parts]
     parts = [p for p in parts if p not in _NOT_NAMES]
     # "等会儿，你不记我名字啊？我叫孙桂芝": a clause that says it is the name wins.
     # ("我姓刘，刘建国" is not that: the surname comes first, then the name.)
-    introduced = [p for p in parts if re.match(r"(我|俺|咱)?叫", p)]
+    introduced = [p for p in parts if re.match(r"(我|俺|咱|安)?叫", p)]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in introduced or parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4]

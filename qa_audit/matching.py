@@ -45,7 +45,7 @@ def core(phrase: str) -> str:
 
 
 @lru_cache(maxsize=262144)
-def phrase_score(phrase: str, text: str) -> float:
+def phrase_score(phrase: str, text: str, strict_short: bool = False) -> float:
     """How well `phrase` occurs somewhere in `text` (0..100), by characters or by sound.
 
     Cached: within a call the same clause is asked about many phrases more than once (each
@@ -61,6 +61,10 @@ def phrase_score(phrase: str, text: str) -> float:
     if len(p) <= 4:
         # Four characters or fewer leave no room for a fuzzy match ("厉害吗" is not
         # "对吗", "电话多少" is not "大概多少"): compare by sound only.
+        # `strict_short`: two syllables of a question sound like too much else (流得 / 刘德
+        # in a name), so they count by characters only.
+        if strict_short and len(p) <= 2:
+            return 0.0
         return 100.0 if f" {sound_key(p)} " in f" {sound_key(t)} " else 0.0
     # Below this a match is worthless; the cutoff lets rapidfuzz stop early.
     cutoff = 50.0
@@ -73,11 +77,11 @@ def phrase_score(phrase: str, text: str) -> float:
     return max(by_chars, by_sound * 0.97)
 
 
-def best_phrase(phrases: Sequence[str], text: str) -> Match:
+def best_phrase(phrases: Sequence[str], text: str, strict_short: bool = False) -> Match:
     """The best-matching phrase of a list in `text`."""
     best = Match(0.0, "")
     for phrase in phrases:
-        s = phrase_score(phrase, text)
+        s = phrase_score(phrase, text, strict_short)
         if s > best.score:
             best = Match(s, phrase)
             if s >= 100.0:

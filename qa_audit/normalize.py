@@ -64,8 +64,16 @@ def _run_to_digits(run: str) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+# Recognizers write the spoken 幺 (one) as 要 inside numbers: "三要九号", "要八八三要二六七…".
+_YAO_BETWEEN = re.compile(r"(?<=[零一二三四五六七八九幺\d])要(?=[零一二三四五六七八九幺\d])")
+_YAO_RUN = re.compile(r"[零一二三四五六七八九幺要\d]{7,}")
+
+
 def numbers_to_digits(text: str) -> str:
     """Spoken Chinese numbers -> Arabic digits; digit groups split by spaces or dashes joined."""
+    if "要" in text:
+        text = _YAO_BETWEEN.sub("幺", text)
+        text = _YAO_RUN.sub(lambda m: m.group(0).replace("要", "幺"), text)
     text = _NUMBER_RUN.sub(lambda m: _run_to_digits(m.group(0)), text)
     return _DIGIT_SPACES.sub("", text)
 
