@@ -166,7 +166,7 @@ def _check_phone(ctx: CallContext) -> Verdict:
     given = [t for t in ctx.customer() if phone_in(t.text)]
     kept = [t for i, t in enumerate(given)
             if not any(correction_of(u.text) for u in given[i + 1:])]
-    for t in kept:
+    for t in kept or [said]:
         if any(same_phone(phone_in(t.text), n) for n in numbers):
             return _verdict("pass", "工单电话与住户所说一致", [t])
     heard = phone_in(said.text)
