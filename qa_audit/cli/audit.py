@@ -17,15 +17,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, require_pattern, resolve_meta
+from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, resolve_meta
 from qa_audit.cli.review import DbOption
 from qa_audit.cli.score import (AgentChannelOpt, CallsOpt, ColumnsOpt, ModelOpt, PatternOpt,
                                 PhrasebookOpt, StationsOpt, TicketsOpt, each_transcript,
-                                jsonl_writer, out_console, report_failures, say, show_problems,
+                                jsonl_writer, out_console, prepare, report_failures, say,
                                 write_result)
 from qa_audit.errors import InputError
-from qa_audit.phrasebook import load_phrasebook
-from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, load_dispatch
+from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs
 from qa_audit.records import CallAudit, CallMeta, Transcript
 from qa_audit.sampling import PERIODS, sample_per_agent
 from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
@@ -143,15 +142,12 @@ def audit(
     agent_channel: AgentChannelOpt = "left",
 ) -> None:
     """Audit recordings end to end: transcribe, score, check tickets, store, summarize."""
-    require_pattern(name_pattern)
     per_agent = parse_sample(sample)
     if period not in PERIODS:
         raise InputError(f"--period {period!r}: use one of {', '.join(PERIODS)}")
     day_from = parse_day(on or date_from, "--date" if on else "--from")
     day_to = parse_day(on or date_to, "--date" if on else "--to")
-    phrasebook = load_phrasebook(phrasebook_dir)
-    data = load_dispatch(calls=calls, tickets=tickets, stations=stations, columns=columns)
-    show_problems(data)
+    phrasebook, data = prepare(name_pattern, phrasebook_dir, calls, tickets, stations, columns)
     failures: list[tuple[Path, str]] = []
     paths = recordings_of(recordings, data, failures)
     metas = {p: resolve_meta(call_id_of(p.name), data.calls, name_pattern) for p in paths}

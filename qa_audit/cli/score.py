@@ -66,6 +66,18 @@ def show_problems(data: DispatchData) -> None:
         warn(problem)
 
 
+def prepare(name_pattern: str, phrasebook_dir: Path | None, calls: Path | None,
+            tickets: Path | None, stations: Path | None,
+            columns: Path | None) -> tuple[Phrasebook, DispatchData]:
+    """What `score` and `audit` read before the first call: the phrasebook and the dispatch
+    exports, with their bad rows shown as warnings."""
+    require_pattern(name_pattern)
+    phrasebook = load_phrasebook(phrasebook_dir)
+    data = load_dispatch(calls=calls, tickets=tickets, stations=stations, columns=columns)
+    show_problems(data)
+    return phrasebook, data
+
+
 def summary_table(audits: Sequence[CallAudit]) -> Table:
     table = Table(title="录音抽查测评 spot-check results", show_lines=False)
     table.add_column("call", no_wrap=True)
@@ -144,10 +156,7 @@ def score(
     agent_channel: AgentChannelOpt = "left",
 ) -> None:
     """Score calls against the phrasebook and the spot-check forms (录音抽查测评)."""
-    require_pattern(name_pattern)
-    phrasebook = load_phrasebook(phrasebook_dir)
-    data = load_dispatch(calls=calls, tickets=tickets, stations=stations, columns=columns)
-    show_problems(data)
+    phrasebook, data = prepare(name_pattern, phrasebook_dir, calls, tickets, stations, columns)
     paths = collect_inputs(inputs)
     failures: list[tuple[Path, str]] = []
     audits: list[CallAudit] = []
