@@ -12,6 +12,9 @@ from qa_audit.records import CallMeta, Transcript, Utterance
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+DEVSET_DATA = SHARED / "devset" / "data"
+# The shared labelled devset lies beside the repository, not in it.
+needs_devset = pytest.mark.skipif(not DEVSET_DATA.is_dir(), reason="needs ../shared/devset")
 
 
 def call(*turns: tuple[str, str], call_id: str = "20261110_082210_301_repair_900",

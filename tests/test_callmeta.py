@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import DEVSET_DATA, needs_devset
 
 from qa_audit.callmeta import (
     DEFAULT_PATTERN,
@@ -18,9 +19,7 @@ from qa_audit.callmeta import (
 )
 from qa_audit.errors import InputError
 
-DEVSET_CALLS = Path("/work/shared/devset/data/calls.csv")
-# The shared labelled devset (not part of the repository).
-needs_devset = pytest.mark.skipif(not DEVSET_CALLS.exists(), reason="devset not present")
+DEVSET_CALLS = DEVSET_DATA / "calls.csv"
 
 
 @pytest.mark.parametrize("name", [

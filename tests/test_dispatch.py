@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import DEVSET_DATA, needs_devset
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,9 +28,7 @@ from qa_audit.dispatch import (
 from qa_audit.errors import InputError
 from qa_audit.records import CallAudit, CallMeta, Finding, Station, Ticket
 
-DEVSET = Path("/work/shared/devset/data")
-# The shared labelled devset (not part of the repository).
-needs_devset = pytest.mark.skipif(not DEVSET.exists(), reason="devset not present")
+DEVSET = DEVSET_DATA
 FINES = {"slow_answer": 10, "agent_hung_up": 50, "missing_ticket": 0, "repair_overdue": 0,
          "wrong_station": 30, "wrong_address": 20, "invalid_promise": 10, "wrong_phone": 20}
 AUDIT_TIME = datetime(2026, 11, 12, 9, 0)
