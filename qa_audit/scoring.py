@@ -699,8 +699,11 @@ def _downgrade(ctx: CallContext, item: FormItem, verdict: Verdict) -> Verdict:
         return Verdict("review", f"{verdict.reason}（说话人由单声道推断，置信度"
                                  f"{ctx.transcript.role_confidence:.2f}，请人工确认）",
                        verdict.evidence, verdict.score)
+    # A failed first sentence is also a fine (nonstandard_phrase): it needs the surer hearing
+    # that fines need.
+    bar = m.min_fine_confidence if item.check == "opening" else m.min_asr_confidence
     unsure = [t for t in verdict.evidence if t.utterance.confidence is not None
-              and t.utterance.confidence < m.min_asr_confidence]
+              and t.utterance.confidence < bar]
     if unsure:
         return Verdict("review", f"{verdict.reason}（识别置信度低：「{unsure[0].text}」，请听录音确认）",
                        verdict.evidence, verdict.score)

@@ -338,3 +338,11 @@ def test_charged_answers(pb, reply, expected) -> None:
     turns = replace(FOLLOWUP, 7, reply)
     audit = score_call(call(*turns, call_id="f7"), meta(call_type="followup"), pb)
     assert audit.answers["charged"] == expected
+
+
+@pytest.mark.parametrize("confidence, status", [(0.9, "fail"), (0.6, "review")])
+def test_a_misheard_greeting_is_fined_only_when_heard_surely(pb, confidence, status) -> None:
+    turns = replace(CLEAN_REPAIR, 0, "宜好，大龙公断报修，三零一号为民服务，请问您有什么问题？")
+    audit = score_call(call(*turns, confidence=confidence, role_source="channel"), meta(), pb)
+    assert audit.item("greeting").status == status
+    assert ("nonstandard_phrase" in {f.code for f in audit.findings}) == (status == "fail")
