@@ -221,7 +221,8 @@ def phone_digits(text: str) -> str:
 
 _FIRST_NUMBER = re.compile(r"\d|[零〇一二三四五六七八九十幺两]+(?=号|栋|幢|座|单元|楼|层|室)")
 # What residents put before the community: "我是滨河湾…的", "我家住在…".
-_PLACE_LEADS = re.compile(r"^.*?(我是|我家是|我家在|我家住|家住|住在|我在)")
+_PLACE_LEADS = re.compile(
+    r"^(.*?(我是|我们家是|我家是|我们家在|我家在|我们家住|我家住|家住|住在|我在|我们是)|在)")
 
 
 def community_of(address: str) -> str:
@@ -235,8 +236,16 @@ def community_of(address: str) -> str:
 def place_said(text: str) -> str:
     """The community a resident names in a sentence that may carry more ("你好，我是滨河湾十号楼…
     的"): the clause before the first house number, without leads like 我是."""
-    head = re.split(r"[，,。！？!?；;、\s]", community_of(text))[-1]
-    return _PLACE_LEADS.sub("", head)
+    head = _PLACE_LEADS.sub("", re.split(r"[，,。！？!?；;、\s]", community_of(text))[-1])
+    if head:
+        return head
+    # Said backwards ("四零一，三单元，七号楼，新华小区"): the community comes last.
+    numbers = list(_HOUSE_NUMBER.finditer(unicodedata.normalize("NFKC", text or "")))
+    if not numbers:
+        return ""
+    tail = unicodedata.normalize("NFKC", text)[numbers[-1].end():]
+    tail = re.sub(r"^(号楼|号|栋|幢|座|单元|门|室|户|楼|层)", "", tail)
+    return next((c for c in re.split(r"[，,。！？!?；;、\s]", tail) if c), "")
 
 
 def phone_numbers(text: str) -> list[str]:
@@ -295,6 +304,39 @@ def house_numbers(address: str) -> list[str]:
             continue  # not a numeral after all (e.g. 十十)
         numbers.append(str(int(number)))
     return numbers
+
+
+# What the word after a house number makes of it; longer words first (号楼 before 号 and 楼).
+_NUMBER_KINDS = (("号楼", "building"), ("栋", "building"), ("幢", "building"), ("座", "building"),
+                 ("单元", "unit"), ("门", "unit"), ("室", "room"), ("户", "room"),
+                 ("号", "building"), ("楼", "floor"), ("层", "floor"))
+
+
+def address_parts(address: str) -> dict[str, str]:
+    """Building, unit and room of an address by the words that name them, in whatever order
+    they were said ("四零一，三单元，七号楼" -> building 7, unit 3, room 401)."""
+    text = unicodedata.normalize("NFKC", address or "")
+    parts: dict[str, str] = {}
+    for match in _HOUSE_NUMBER.finditer(text):
+        run = match.group(0)
+        try:
+            number = str(int(run if run.isdigit() else _cn_number(run)))
+        except (ValueError, KeyError):
+            continue
+        after = text[match.end(): match.end() + 2]
+        kind = next((k for word, k in _NUMBER_KINDS if after.startswith(word)),
+                    "room" if len(number) >= 3 else None)
+        if kind is not None:
+            parts.setdefault(kind, number)
+    return parts
+
+
+def same_house(a: str, b: str) -> bool:
+    """Whether two addresses name the same building, unit and room, each named by its word,
+    whatever the order."""
+    x, y = address_parts(a), address_parts(b)
+    keys = ("building", "unit", "room")
+    return all(k in x and k in y for k in keys) and all(x[k] == y[k] for k in keys)
 
 
 def same_address_numbers(a: str, b: str) -> bool:

@@ -68,6 +68,12 @@ def phrase_score(phrase: str, text: str, strict_short: bool = False) -> float:
         return 100.0 if f" {sound_key(p)} " in f" {sound_key(t)} " else 0.0
     # Below this a match is worthless; the cutoff lets rapidfuzz stop early.
     cutoff = 50.0
+    if len(t) < len(p):
+        # partial_ratio would look for the shorter text inside the phrase: "电话？" is not
+        # "还有好多电话". A text shorter than the phrase is compared whole.
+        return max(fuzz.ratio(p, t, score_cutoff=cutoff),
+                   fuzz.ratio(sound_key(p).split(), sound_key(t).split(), score_cutoff=cutoff)
+                   * 0.97)
     by_chars = fuzz.partial_ratio(p, t, score_cutoff=cutoff)
     # By whole syllables: letter by letter, "dian hua duo shao" would half-match
     # "da gai duo shao".

@@ -192,8 +192,15 @@ class CallContext:
     def name_turn(self) -> Turn | None:
         asked = self.asked("name")
         if asked.turn is not None and asked.match.score > self.fail_at:
+            spellings = self.phrasebook.repair.facts.spelled_surnames
             for t in reply_to(self.turns, asked.turn):
-                if name_in(t.text, self.phrasebook.repair.facts.spelled_surnames):
+                if name_in(t.text, spellings):
+                    return t
+            # "啊？什么？" — the agent asks again and the name comes a few turns later.
+            later = [t for t in self.turns[asked.turn.index + 1: asked.turn.index + 5]
+                     if t.role == "customer" and not phone_in(t.text)]
+            for t in later:
+                if name_in(t.text, spellings):
                     return t
         volunteered = self.phrasebook.repair.questions["name"].volunteered
         return first_with(self.turns, "customer", volunteered)
@@ -333,6 +340,14 @@ def _closing_said(ctx: CallContext) -> list[Turn]:
     return [t for t in ctx.agent() if phrase_score(section.standard, t.text) >= ctx.pass_at]
 
 
+def _closing_started(ctx: CallContext) -> Turn | None:
+    """The first agent turn that begins the closing, even if cut off ("好！维修人员会尽快……"):
+    it holds the opening words of one of the closing's longer phrases."""
+    section = ctx.phrasebook.scripts[ctx.script_kind].closing
+    starts = [normalize(p)[:6] for part in section.parts for p in part.phrases if len(p) >= 4]
+    return next((t for t in ctx.agent() if contains_any(starts, t.text)), None)
+
+
 @check("closing")
 def check_closing(ctx: CallContext, item: FormItem) -> Verdict:
     if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
@@ -383,6 +398,11 @@ def check_guided(ctx: CallContext, item: FormItem) -> Verdict:
     label = _VOLUNTEER_LABEL[slot]
     status = ctx.grade(asked.match.score)
     if status == "pass":
+        started = _closing_started(ctx) if slot in ("name", "phone", "address") else None
+        if started is not None and asked.turn is not None and asked.turn.index > started.index:
+            # "哎，你还没问我叫啥呢" — asked only because the resident stopped the closing.
+            return Verdict("fail", f"坐席开始结束语时还没有询问{label}，住户提醒后才问",
+                           [started, asked.turn], asked.match.score)
         return Verdict("pass", f"坐席询问了{label}", [asked.turn], asked.match.score)  # type: ignore[list-item]
     volunteered = _volunteered(ctx, slot)
     if volunteered is not None:
@@ -486,12 +506,13 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
             f"{re.escape(name[0])}(先生|女士|师傅|阿姨|大爷|大姐)", normalize(echo.text)) else 0.0
         return max(full, surname)
     if fact == "address":
-        from qa_audit.dispatch import house_numbers, place_said
+        from qa_audit.dispatch import house_numbers, place_said, same_house
 
         address = ctx.address_text or said.text
         community = normalize(place_said(address))
-        numbers = digits_similarity("".join(house_numbers(address)),
-                                    "".join(house_numbers(without_phone(echo.text))))
+        echoed = without_phone(echo.text)
+        numbers = 100.0 if same_house(address, echoed) else digits_similarity(
+            "".join(house_numbers(address)), "".join(house_numbers(echoed)))
         if len(community) >= 2:
             # Residents and agents shorten community names (裕龙小区 / 裕龙): fuzzy always;
             # an alias and the directory's name for it (幸福小区 / 幸福里) are the same place.
@@ -641,7 +662,9 @@ def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
                    serious=pb.is_serious(code))
 
 
-_RATING = re.compile(r"(10|[1-9])分?")
+_RATING = re.compile(r"(10|[1-9])分")
+# A bare number as the whole answer ("九。" "八吧"), not a 1 inside 一个 ("你们一个公司的").
+_BARE_RATING = re.compile(r"(?:给|打|就)?(10|[1-9])(?:吧|啊|呀|呗|的)?")
 _ANSWER_FILLER = re.compile(r"[啊吧呀呢的了哦嗯]+$")
 
 
@@ -658,7 +681,7 @@ def _answer(ctx: CallContext, slot: str, text: str) -> Any:
         n = normalize(text)
         if "满分" in n:
             return 10
-        m = _RATING.search(n)
+        m = _RATING.search(n) or _BARE_RATING.fullmatch(n)
         return int(m.group(1)) if m else None
     vocab = ctx.phrasebook.followup.answers[slot]
     return next((v for v, words in vocab.items() if answer_has(words, text)), None)

@@ -15,7 +15,8 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from qa_audit.dialogue import Turn, correction_of, name_in, next_turns, phone_in, spelled
-from qa_audit.dispatch import community_of, house_numbers, phone_numbers, same_phone
+from qa_audit.dispatch import (community_of, house_numbers, phone_numbers, place_said,
+                               same_house, same_phone)
 from qa_audit.normalize import normalize, pinyin_key, sound_key
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
@@ -197,7 +198,8 @@ def _check_address(ctx: CallContext) -> Verdict:
     problems = []
     said_text = ctx.address_text or said.text
     said_numbers, recorded_numbers = house_numbers(said_text), house_numbers(recorded)
-    if said_numbers != recorded_numbers and not _contains_run(said_numbers, recorded_numbers):
+    if said_numbers != recorded_numbers and not _contains_run(said_numbers, recorded_numbers) \
+            and not same_house(said_text, recorded):
         problems.append(f"门牌号{'-'.join(recorded_numbers) or '（无）'}与住户所说"
                         f"{'-'.join(said_numbers) or '（无）'}不符")
     said_place, recorded_place = _place(ctx, said_text), _place(ctx, recorded)
@@ -224,7 +226,7 @@ def _place(ctx: CallContext, address: str) -> str | None:
         if match is not None and match.score >= ctx.pass_at:
             return match.community
         return None
-    name = normalize(community_of(address))
+    name = normalize(place_said(address))
     return name or None
 
 

@@ -346,3 +346,36 @@ def test_a_misheard_greeting_is_fined_only_when_heard_surely(pb, confidence, sta
     audit = score_call(call(*turns, confidence=confidence, role_source="channel"), meta(), pb)
     assert audit.item("greeting").status == status
     assert ("nonstandard_phrase" in {f.code for f in audit.findings}) == (status == "fail")
+
+
+def test_a_question_asked_only_after_the_resident_stops_the_closing_fails(pb) -> None:
+    turns = CLEAN_REPAIR[:6] + [
+        (A, "西园小区三号楼一单元四零二。请留一下联系电话？"),
+        (C, "一三六一一二二三三四四。"),
+        (A, "一三六一一二二三三四四。好！维修人员会尽快……"),
+        (C, "哎，你还没问我叫啥呢。"),
+        (A, "哦，不好意思。请问您的姓名？"),
+        (C, "韩雪梅。"),
+        (A, "韩雪梅。好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
+    audit = score_call(call(*turns), meta(), pb)
+    assert audit.item("guide_name").status == "fail"
+    assert "提醒" in audit.item("guide_name").reason
+    assert audit.item("readback_name").status == "pass"
+
+
+def test_a_short_reply_is_not_a_long_phrase_it_happens_to_be_part_of(pb) -> None:
+    # "电话？" is inside the 忌语 "还有好多电话", but asks for the phone and nothing more.
+    turns = replace(CLEAN_REPAIR, 8, "电话？")
+    audit = score_call(call(*turns), meta(), pb)
+    assert "impolite" not in {f.code for f in audit.findings}
+
+
+def test_an_address_said_backwards_is_the_same_address(pb) -> None:
+    from qa_audit.records import Ticket
+
+    turns = replace(CLEAN_REPAIR, 5, "我们家是四零二，一单元，三号楼，西园小区。")
+    ticket = Ticket(ticket_id="T1", seat="02", recorder="301", caller_name="韩雪梅",
+                    caller_phone="13611223344", address="西园小区3号楼1单元402", category="不热")
+    audit = score_call(call(*turns), meta(), pb, ticket=ticket)
+    assert audit.item("address").status == "pass"
+    assert audit.item("readback_address").status == "pass"
