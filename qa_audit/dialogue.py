@@ -196,7 +196,8 @@ def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
 # Replies that are no name: the resident did not hear the question, or only agrees.
-_NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 没听清 再说一遍 说啥 干啥 我 是我".split())
+_NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 没听清 再说一遍 说啥 干啥 我 是我 "
+                       "啊 啊什么 哈 呃 诶 哎 唉 嗯哼 啥呀 什么呀".split())
 # A confirmation of the whole record at the end ("我跟您核对一下：…，对吧？") reads back too.
 CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
 
