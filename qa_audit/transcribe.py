@@ -1,13 +1,16 @@
 """Recordings -> transcripts (formats.md "Transcript"), with faster-whisper.
 
-Each stream is cut into speech chunks by the VAD, the chunks are glued together (so one
-30-second Whisper window holds as much speech as possible: the encoder costs the same for
-any window, and on a small CPU it is most of the time) and decoded once. Words come back
-with timestamps; every word is put back into the chunk it was spoken in, so an utterance
-never spans a pause in which the other party spoke.
+Each stream is cut into speech chunks by the VAD; the chunks of all streams, in the order
+they were spoken, are glued together (so one 30-second Whisper window holds as much speech
+as possible: the encoder costs the same for any window, and on a small CPU it is most of
+the time; and each party is heard in the context of the conversation) and decoded once.
+Words come back with timestamps; every word is put back into the chunk it was spoken in
+(by its end: see _spoken_at), so an utterance never spans a pause in which the other
+party spoke. Domain words Whisper mishears are put back (asr_lexicon.py).
 
-Stereo: each channel is one party, transcribed on its own, so roles are certain. Mono and
-dual-mono: one stream; roles.py tells the agent from the resident.
+Stereo: each channel is one party, and every word keeps the channel it came from, so roles
+are certain. Mono and dual-mono: one stream, cut into pieces at sentence ends and at short
+pauses; roles.py tells the agent from the resident, piece by piece.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from qa_audit.roles import Turn, assign_roles
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
+    from qa_audit.asr_lexicon import Lexicon
     from qa_audit.asr_model import ModelSource
 
 # Bump when the way transcripts are made changes, so cached ones are not reused.
-_PIPELINE_VERSION = 1
+_PIPELINE_VERSION = 2
 # Full-width punctuation is three byte-tokens in Whisper's vocabulary; in a prompt it makes
 # the model emit broken byte sequences (Ｇ for ？). 、 is one token and keeps words apart.
 _PROMPT_BREAKS = re.compile(r"[，,。.？?！!：:；;\s]+")
@@ -51,8 +55,11 @@ _MIN_CHARS_PER_S = 1.5
 _MAX_UNHEARD_S = 1.2
 # A piece this long is checked for loops; nobody says more than this many characters a second.
 _LOOP_MIN_CHARS = 12
-# One stream with both parties: a piece (a turn to be) ends at these, or at a pause this long.
+# One stream with both parties: a piece (a turn to be) ends at these, at a pause this long
+# (parties answer each other within half a second, under the VAD's min_silence), or where
+# the word times leave a gap this long.
 _SENTENCE_ENDS = frozenset("。？！?!")
+_TURN_GAP_MS = 250
 _TURN_GAP_S = 0.3
 _MAX_CHARS_PER_S = 15.0
 # A word's end is good to about this much (Whisper's alignment runs in 20 ms frames
@@ -76,6 +83,8 @@ class TranscribeOptions:
     # Nudges Whisper to simplified characters from the first window on.
     initial_prompt: str = "以下是普通话的句子。"
     use_hotwords: bool = True  # give the domain vocabulary to the decoder
+    # Put back domain words Whisper writes as near-homophones (asr_lexicon.py).
+    correct_words: bool = True
     # Its token budget: Whisper allows 223; a shorter prompt leaves the decoder less to
     # echo back on unclear audio.
     hotword_tokens: int = 160
@@ -117,13 +126,20 @@ class _Piece:
     chunk: tuple[int, int]  # (stream, first sample of its VAD chunk)
     start: float
     end: float
+    stretch: int = -1  # which stretch between short pauses (one stream, both parties)
     words: list[str] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
+    corrected: str | None = None  # the text with misheard domain words put back
+
+    @property
+    def heard(self) -> str:
+        """What the recognizer wrote, in simplified characters."""
+        # 、 separates the prompt's words, and Whisper copies it where a comma belongs.
+        return to_simplified("".join(self.words)).strip().replace("、", "，")
 
     @property
     def text(self) -> str:
-        # 、 separates the prompt's words, and Whisper copies it where a comma belongs.
-        return to_simplified("".join(self.words)).strip().replace("、", "，")
+        return self.corrected if self.corrected is not None else self.heard
 
     @property
     def confidence(self) -> float:
@@ -155,6 +171,7 @@ class Transcriber:
         self._source: ModelSource | None = None
         self._hotwords: str | None = None
         self._pipeline: Any = None
+        self._lexicon: Lexicon | None = None
 
     # -- the model ------------------------------------------------------------------------
 
@@ -181,6 +198,12 @@ class Transcriber:
                                      compute_type=self.options.compute_type,
                                      cpu_threads=self.options.cpu_threads or usable_cores())
         return self._model
+
+    def share_model(self, other: Transcriber) -> None:
+        """Use the model another transcriber loaded (one per station directory, say):
+        loaded once, named the same in provenance and the cache."""
+        self._model, self._source = other.model, other.model_source
+        self._pipeline = None
 
     @property
     def pipeline(self) -> Any:
@@ -269,28 +292,35 @@ class Transcriber:
         vad = VadOptions(threshold=o.vad_threshold, min_silence_duration_ms=o.vad_min_silence_ms,
                          speech_pad_ms=o.vad_speech_pad_ms,
                          max_speech_duration_s=min(o.vad_max_speech_s, o.window_s))
-        plan: list[tuple[int, list[dict]]] = []  # (stream, the VAD chunks of one window)
-        for index, stream in enumerate(streams):
-            chunks = get_speech_timestamps(stream, vad, sampling_rate=SAMPLE_RATE)
-            plan += [(index, group) for group in _windows(chunks, o.window_s * SAMPLE_RATE)]
-        heard = self._decode_windows(streams, plan, by_sentence=by_sentence)
+        # Every VAD chunk of every stream, in time order, packed into windows: the two
+        # sides of a stereo call share windows as they share the conversation (fewer
+        # windows to encode, and each side's words heard in the context of the other's).
+        chunks = sorted(({**chunk, "stream": index} for index, stream in enumerate(streams)
+                         for chunk in get_speech_timestamps(stream, vad,
+                                                            sampling_rate=SAMPLE_RATE)),
+                        key=lambda c: (c["start"], c["stream"]))
+        plan = _windows(chunks, o.window_s * SAMPLE_RATE)
+        # Where the parties may take turns inside a chunk: the pauses too short to end
+        # one (Whisper's word times cannot show them: a word starts where the last ended).
+        pauses = [_pauses(stream, o.vad_threshold) for stream in streams] \
+            if by_sentence else None
+        heard = self._decode_windows(streams, plan, pauses=pauses)
         # Whisper sometimes ends a window early, or takes a sentence of the vocabulary
         # prompt for one already said and skips or loops on it (short windows most). Runs
         # of chunks that came back short of words are decoded again, alone and without
         # the prompt; a chunk keeps whichever reading has more of it.
-        retry: list[tuple[int, list[dict]]] = []
-        for owner, group in plan:
+        retry: list[list[dict]] = []
+        for group in plan:
             run: list[dict] = []
             for chunk in [*group, None]:
-                if chunk is not None and _short_of_words(chunk, heard.get((owner, chunk["start"]),
-                                                                           [])):
+                if chunk is not None and _short_of_words(chunk, heard.get(_key(chunk), [])):
                     run.append(chunk)
                     continue
                 if sum(c["end"] - c["start"] for c in run) >= _MIN_RETRY_S * SAMPLE_RATE:
-                    retry.append((owner, run))
+                    retry.append(run)
                 run = []
         for key, again in self._decode_windows(streams, retry, hotwords=False,
-                                               by_sentence=by_sentence).items():
+                                               pauses=pauses).items():
             if sum(len(p.text) for p in again) > sum(len(p.text) for p in heard.get(key, [])):
                 heard[key] = again
         pieces: list[list[_Piece]] = [[] for _ in streams]
@@ -298,26 +328,30 @@ class Transcriber:
             pieces[owner].extend(chunk_pieces)
         for stream_pieces in pieces:
             stream_pieces.sort(key=lambda p: p.start)
+            # Before roles are inferred: the script's words are what tells the agent apart.
+            self._correct(stream_pieces)
         return pieces
 
-    def _decode_windows(self, streams: Sequence[np.ndarray], plan: list[tuple[int, list[dict]]],
-                        hotwords: bool = True, by_sentence: bool = False
+    def _decode_windows(self, streams: Sequence[np.ndarray], plan: list[list[dict]],
+                        hotwords: bool = True, pauses: list[np.ndarray] | None = None
                         ) -> dict[tuple[int, int], list[_Piece]]:
-        """Decode the planned windows in one batch: the pieces of each chunk heard, keyed
-        by (stream, the chunk's first sample)."""
-        from faster_whisper.vad import SpeechTimestampsMap
-
+        """Decode the planned windows (lists of VAD chunks, each naming its stream) in one
+        batch: the pieces of each chunk heard, keyed by (stream, the chunk's first sample).
+        With `pauses` (per stream, the times of short pauses), a piece also ends at a
+        sentence's end and at a pause."""
         if not plan:
             return {}
         o = self.options
-        windows = [np.concatenate([streams[owner][c["start"]:c["end"]] for c in group])
-                   for owner, group in plan]
-        timelines = [SpeechTimestampsMap(group, SAMPLE_RATE) for _, group in plan]
-        starts = np.cumsum([0] + [len(w) for w in windows]) / SAMPLE_RATE
-        clips = [{"start": float(starts[i]), "end": float(starts[i + 1])}
-                 for i in range(len(windows))]
+        chunks = [chunk for group in plan for chunk in group]
+        audio = np.concatenate([streams[c["stream"]][c["start"]:c["end"]] for c in chunks])
+        # Where each chunk lies in the glued audio (seconds), and where each window does.
+        seams = np.cumsum([0] + [c["end"] - c["start"] for c in chunks]) / SAMPLE_RATE
+        firsts = np.cumsum([0] + [len(group) for group in plan])
+        window_starts = seams[firsts[:-1]]
+        clips = [{"start": float(seams[firsts[i]]), "end": float(seams[firsts[i + 1]])}
+                 for i in range(len(plan))]
         segments, _ = self.pipeline.transcribe(
-            np.concatenate(windows), language=o.language, beam_size=o.beam_size,
+            audio, language=o.language, beam_size=o.beam_size,
             temperature=o.temperature, initial_prompt=o.initial_prompt or None,
             hotwords=(self.hotwords or None) if hotwords else None,
             repetition_penalty=o.repetition_penalty,
@@ -330,24 +364,29 @@ class Transcriber:
                 continue  # a loop (one phrase over and over), not speech
             current: _Piece | None = None
             for word in segment.words or ():
-                anchor = _spoken_at(word.start, word.end)
-                window = min(int(np.searchsorted(starts, anchor, side="right")) - 1,
-                             len(windows) - 1)
-                owner, group = plan[window]
-                timeline, offset = timelines[window], starts[window]
-                index = timeline.get_chunk_index(anchor - offset)
-                chunk = (owner, group[index]["start"])
-                # A start taken from the pause before the chunk would lie in the time the
-                # other party spoke: no earlier than the chunk.
-                first = group[index]["start"] / SAMPLE_RATE
-                start = max(timeline.get_original_time(max(word.start - offset, 0.0), index),
-                            first)
-                end = max(timeline.get_original_time(max(word.end - offset, 0.0), index),
-                          start)
-                if current is None or current.chunk != chunk or by_sentence and (
+                # The chunk the word was said in, among its window's chunks.
+                said_at = _spoken_at(word.start, word.end)
+                window = int(np.clip(np.searchsorted(window_starts, said_at, side="right") - 1,
+                                     0, len(plan) - 1))
+                index = int(np.clip(np.searchsorted(seams, said_at, side="right") - 1,
+                                    firsts[window], firsts[window + 1] - 1))
+                found = chunks[index]
+                chunk = _key(found)
+                # Seconds in the recording; a start taken from the pause before the chunk
+                # (the other party's time) is moved to the chunk's start.
+                shift = found["start"] / SAMPLE_RATE - seams[index]
+                start = max(word.start, seams[index]) + shift
+                end = max(word.end + shift, start)
+                stretch = -1
+                if pauses is not None:
+                    stretch = int(np.searchsorted(pauses[found["stream"]], said_at + shift))
+                    if stretch > 0:  # nor from the pause before it (the other party's)
+                        start = min(max(start, pauses[found["stream"]][stretch - 1]), end)
+                if current is None or current.chunk != chunk or pauses is not None and (
                         current.words[-1].rstrip()[-1:] in _SENTENCE_ENDS
-                        or start - current.end >= _TURN_GAP_S):
-                    current = _Piece(owner=owner, chunk=chunk, start=start, end=end)
+                        or stretch != current.stretch or start - current.end >= _TURN_GAP_S):
+                    current = _Piece(owner=found["stream"], chunk=chunk, start=start, end=end,
+                                     stretch=stretch)
                     heard.setdefault(chunk, []).append(current)
                 current.words.append(word.word)
                 current.logprobs.append(math.log(max(word.probability, 1e-6)))
@@ -356,6 +395,22 @@ class Transcriber:
         # again piece by piece.
         return {key: kept for key, found in heard.items()
                 if (kept := [p for p in found if not p.looped(o.compression_ratio_threshold)])}
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The domain words to put back where Whisper misheard them: the vocabulary and
+        the script's words (empty when `correct_words` is off)."""
+        from qa_audit.asr_lexicon import Lexicon
+
+        if self._lexicon is None:
+            self._lexicon = Lexicon([*self.vocabulary, *self.agent_phrases]
+                                    if self.options.correct_words else [])
+        return self._lexicon
+
+    def _correct(self, pieces: list[_Piece]) -> None:
+        if self.lexicon:
+            for piece in pieces:
+                piece.corrected = self.lexicon.correct(piece.heard)
 
     @property
     def hotwords(self) -> str:
@@ -436,6 +491,22 @@ def _windows(chunks: list[dict], capacity: float) -> list[list[dict]]:
     return groups
 
 
+def _pauses(stream: np.ndarray, threshold: float) -> np.ndarray:
+    """The middles of the pauses of at least _TURN_GAP_MS in a stream, in seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = get_speech_timestamps(stream, VadOptions(
+        threshold=threshold, min_silence_duration_ms=_TURN_GAP_MS, speech_pad_ms=0),
+        sampling_rate=SAMPLE_RATE)
+    return np.array([(before["end"] + after["start"]) / 2 / SAMPLE_RATE
+                     for before, after in zip(speech, speech[1:])])
+
+
+def _key(chunk: dict) -> tuple[int, int]:
+    """A VAD chunk's name: (its stream, its first sample)."""
+    return chunk["stream"], chunk["start"]
+
+
 def _spoken_at(start: float, end: float) -> float:
     """Where a word was said, for putting it back into its chunk. Whisper's word
     timestamps come from a monotonic alignment in which a word starts where the one
@@ -459,8 +530,12 @@ def _short_of_words(chunk: dict, pieces: list[_Piece]) -> bool:
 
 
 def _utterance(piece: _Piece, role: Role) -> Utterance:
-    return Utterance(role=role, start=round(piece.start, 2), end=round(max(piece.end, piece.start), 2),
-                     text=piece.text, confidence=round(piece.confidence, 3))
+    # Where domain words were put back, what the recognizer wrote stays beside the text,
+    # for a reviewer who doubts it.
+    heard = {"heard": piece.heard} if piece.text != piece.heard else {}
+    return Utterance(role=role, start=round(piece.start, 2),
+                     end=round(max(piece.end, piece.start), 2), text=piece.text,
+                     confidence=round(piece.confidence, 3), **heard)
 
 
 def usable_cores() -> int:
@@ -549,7 +624,8 @@ def audio_files(inputs: Iterable[Path]) -> list[Path]:
 
 def default_transcriber(options: TranscribeOptions | None = None, *,
                         stations: Iterable[Station] | Path | None = None,
-                        phrasebook: Any = None, cache_dir: Path | None = None) -> Transcriber:
+                        phrasebook: Any = None, cache_dir: Path | None = None,
+                        share_model_with: Transcriber | None = None) -> Transcriber:
     """A transcriber primed with the phrasebook's vocabulary and agent phrases, and the
     communities (and their aliases) of a station directory when one is given."""
     from qa_audit.phrasebook import load_phrasebook
@@ -563,5 +639,8 @@ def default_transcriber(options: TranscribeOptions | None = None, *,
     for station in stations or ():
         places.extend([station.community, *station.aliases])
     # Places first: community names are what Whisper gets wrong most and the script least.
-    return Transcriber(options, vocabulary=[*places, *book.vocabulary()],
-                       agent_phrases=book.agent_phrases(), cache_dir=cache_dir)
+    built = Transcriber(options, vocabulary=[*places, *book.vocabulary()],
+                        agent_phrases=book.agent_phrases(), cache_dir=cache_dir)
+    if share_model_with is not None:
+        built.share_model(share_model_with)
+    return built

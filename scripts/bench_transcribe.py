@@ -37,7 +37,13 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_audit.audio import load_recording
 from qa_audit.normalize import normalize, to_simplified
-from qa_audit.transcribe import AUDIO_SUFFIXES, TranscribeOptions, default_transcriber, usable_cores
+from qa_audit.transcribe import (
+    AUDIO_SUFFIXES,
+    TranscribeOptions,
+    Transcriber,
+    default_transcriber,
+    usable_cores,
+)
 
 DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
 ROLES = ("agent", "customer")
@@ -74,6 +80,11 @@ class System:
 
 
 def find_calls(sets: list[Path]) -> list[tuple[Path, dict]]:
+    return [(audio, reference) for _, audio, reference in find_calls_by_set(sets)]
+
+
+def find_calls_by_set(sets: list[Path]) -> list[tuple[Path, Path, dict]]:
+    """(set, recording, reference) for every recording with a reference, set by set."""
     calls = []
     for root in sets:
         references = {}
@@ -86,7 +97,7 @@ def find_calls(sets: list[Path]) -> list[tuple[Path, dict]]:
                 references[path.stem] = data
         for audio in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
             if audio.stem in references:
-                calls.append((audio, references[audio.stem]))
+                calls.append((root, audio, references[audio.stem]))
     return calls
 
 
@@ -158,40 +169,49 @@ def main() -> int:
     args = parser.parse_args()
 
     sets = args.sets or [DEVSET]
-    calls = find_calls(sets)
+    calls = find_calls_by_set(sets)
     if args.only:
-        calls = [c for c in calls if re.search(args.only, c[0].name)]
+        calls = [c for c in calls if re.search(args.only, c[1].name)]
     if args.limit:
         calls = calls[: args.limit]
     if not calls:
         sys.exit("error: no recordings with reference transcripts found in "
                  + ", ".join(map(str, sets)))
-    stations = args.stations or next((p for s in sets for p in s.rglob("stations.csv")), None)
-
     cache = Path(tempfile.mkdtemp(prefix="bench-transcribe-"))
     options = TranscribeOptions(model=args.model, device=args.device,
                                 **parse_options(args.option))
-    ours = default_transcriber(options, stations=stations, cache_dir=cache)
+    # Each set with its own station directory (its communities are in its vocabulary),
+    # all with one model.
+    per_set: dict[Path, Transcriber] = {}
+    for root in sets:
+        stations = args.stations or next(root.rglob("stations.csv"), None)
+        per_set[root] = default_transcriber(options, stations=stations, cache_dir=cache,
+                                            share_model_with=next(iter(per_set.values()),
+                                                                  None))
+    ours = per_set[sets[0]]
     # Both models are loaded before any clock starts: loading is not transcribing.
     threads = options.cpu_threads or usable_cores()
     plain = None if args.no_plain else Plain(str(ours.model_source.path), ours.device,
                                              options.compute_type, threads)
-    _ = ours.model
+    for transcriber in per_set.values():  # loading, not transcribing: before the clocks
+        _ = transcriber.model, transcriber.lexicon, transcriber.hotwords
 
-    systems = {"qa-audit": System("qa-audit"), "plain": System("plain")}
+    # Figures per set (a set is one kind of audio: it must meet the targets on its own),
+    # and over all sets.
+    by_set = {root: {"qa-audit": System("qa-audit"), "plain": System("plain")} for root in sets}
     rows = []
     print(f"{len(calls)} calls; model {ours.model_source.name} ({ours.model_source.sha256[:12]}) "
           f"on {ours.device}, {threads} threads; options {options.decoding()}", file=sys.stderr)
-    for index, (audio, reference) in enumerate(calls):
+    for index, (root, audio, reference) in enumerate(calls):
         duration = load_recording(audio).duration
         order = ["plain", "qa-audit"] if index % 2 == 0 else ["qa-audit", "plain"]
-        row = {"call": audio.name, "seconds": round(duration, 1)}
+        row = {"set": str(root), "call": audio.name, "seconds": round(duration, 1)}
         for name in order:
             if name == "plain" and plain is None:
                 continue
-            system = systems[name]
+            system = by_set[root][name]
             if name == "qa-audit":
-                transcript, wall, cpu = timed(ours.transcribe, audio)
+                transcript, wall, cpu = timed(per_set[root].transcribe, audio)
                 texts = {r: "".join(u.text for u in transcript.utterances if u.role == r)
                          for r in ROLES}
                 row["roles"] = f"{transcript.role_source} {transcript.role_confidence:.2f}"
@@ -221,19 +241,48 @@ def main() -> int:
     rerun = None
     if not args.no_rerun:
         # Same files, same transcriber, warm cache: nothing should be transcribed again.
-        _, rerun_wall, _ = timed(lambda: [ours.transcribe(a) for a, _ in calls])
+        _, rerun_wall, _ = timed(lambda: [per_set[r].transcribe(a) for r, a, _ in calls])
         rerun = rerun_wall
 
-    report = _report(systems, rows, rerun, plain is not None)
-    print(report)
+    total = {name: _sum([s[name] for s in by_set.values()]) for name in ("qa-audit", "plain")}
+    parts = [(f"{root} ({sum(r['set'] == str(root) for r in rows)} calls)", systems,
+              [r for r in rows if r["set"] == str(root)]) for root, systems in by_set.items()]
+    if len(sets) > 1:
+        parts.append((f"all sets ({len(rows)} calls)", total, rows))
+    for title, systems, set_rows in parts:
+        if set_rows:
+            print(f"\n== {title}\n{_report(systems, set_rows, plain is not None)}")
+    if rerun is not None:
+        ours = total["qa-audit"]
+        print(f"\nsecond qa-audit pass (cache): {rerun:.2f} s vs {ours.wall:.1f} s first = "
+              f"{ours.wall / max(rerun, 1e-9):.0f}x faster")
     if args.json:
         args.json.write_text(json.dumps({
             "options": options.decoding(), "rows": rows, "rerun_wall": rerun,
-            "systems": {n: {"cer": {r: s.roles[r].cer for r in ROLES},
-                            "cer_all": s.all_text.cer, "wall": s.wall, "cpu": s.cpu,
-                            "audio": s.audio, "role_calls": s.role_calls}
-                        for n, s in systems.items()}}, indent=1), encoding="utf-8")
+            "sets": {str(root): _figures(systems) for root, systems in by_set.items()},
+            "systems": _figures(total)}, indent=1), encoding="utf-8")
     return 0
+
+
+def _figures(systems: dict[str, System]) -> dict:
+    return {n: {"cer": {r: s.roles[r].cer for r in ROLES}, "cer_all": s.all_text.cer,
+                "wall": s.wall, "cpu": s.cpu, "audio": s.audio, "role_calls": s.role_calls}
+            for n, s in systems.items()}
+
+
+def _sum(systems: list[System]) -> System:
+    total = System(systems[0].name)
+    for system in systems:
+        for role in ROLES:
+            total.roles[role].edits += system.roles[role].edits
+            total.roles[role].length += system.roles[role].length
+        total.all_text.edits += system.all_text.edits
+        total.all_text.length += system.all_text.length
+        total.wall += system.wall
+        total.cpu += system.cpu
+        total.audio += system.audio
+        total.role_calls += system.role_calls
+    return total
 
 
 def _all_text(system: System, name: str, texts: dict, reference: dict, transcript) -> float:
@@ -264,11 +313,10 @@ def _row_line(row: dict) -> str:
     return " | ".join(parts)
 
 
-def _report(systems: dict[str, System], rows: list[dict], rerun: float | None,
-            with_plain: bool) -> str:
+def _report(systems: dict[str, System], rows: list[dict], with_plain: bool) -> str:
     header = (f"{'':10} {'CER agent':>10} {'CER cust.':>10} {'CER all':>8} "
               f"{'RTF wall':>9} {'RTF cpu':>8} {'calls w/ roles':>15}")
-    lines = ["", header]
+    lines = [header]
     for name in (("plain",) if with_plain else ()) + ("qa-audit",):
         s = systems[name]
         lines.append(f"{name:10} {s.roles['agent'].cer:10.1%} {s.roles['customer'].cer:10.1%} "
@@ -283,9 +331,6 @@ def _report(systems: dict[str, System], rows: list[dict], rerun: float | None,
             lines.append(f"plain per-role CER: the {plain.role_calls} stereo calls only (no "
                          f"roles on mono files; a dual-mono file counts each channel as "
                          f"one role, as plain splits it); its all-text CER covers all calls")
-    if rerun is not None:
-        lines.append(f"second qa-audit pass (cache): {rerun:.2f} s vs {ours.wall:.1f} s "
-                     f"first = {ours.wall / max(rerun, 1e-9):.0f}x faster")
     return "\n".join(lines)
 
 

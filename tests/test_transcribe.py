@@ -19,6 +19,7 @@ from test_audio import RATE, placed, write_audio
 from qa_audit import asr_model
 from qa_audit.asr_model import ModelSource
 from qa_audit.cli.main import main
+from qa_audit.normalize import to_simplified
 from qa_audit.records import Station, Transcript
 from qa_audit.transcribe import (
     TranscribeOptions,
@@ -62,10 +63,11 @@ class FakeWhisper:
 
     name, sha256 = "fake-whisper", "fake-sha"
 
-    def __init__(self, *, loop: str = "", stops_early: bool = False) -> None:
+    def __init__(self, *, loop: str = "", stops_early: bool = False, said: str = SAID) -> None:
         self.calls: list[dict] = []
         self.loop = loop
         self.stops_early = stops_early
+        self.said = said
 
     def transcribe(self, audio, **options):
         self.calls.append({**options, "seconds": len(audio) / 16000})
@@ -75,7 +77,7 @@ class FakeWhisper:
             if self.stops_early and options["hotwords"]:
                 end = start + (end - start) / 2
             words = [Word(start=float(t), end=float(t) + 0.25, probability=0.8,
-                          word=SAID[i % len(SAID)])
+                          word=self.said[i % len(self.said)])
                      for i, t in enumerate(np.arange(start, end - 0.25, 0.3))]
             segments.append(Segment(id=n, seek=0, start=start, end=end, words=words,
                                     text="".join(w.word for w in words), tokens=[],
@@ -94,6 +96,66 @@ class FakeWhisper:
                                         avg_logprob=-0.1, compression_ratio=9.0,
                                         no_speech_prob=0.5, temperature=0.0))
         return iter(segments), None
+
+
+# Distinct characters that simplified-Chinese normalization leaves as they are.
+WORDS = [c for c in map(chr, range(0x4E00, 0x4F00)) if to_simplified(c) == c]
+
+
+class AligningWhisper(FakeWhisper):
+    """Times words the way Whisper's alignment does: every word starts where the one before
+    it ended, so the first word after a pause takes the pause in and ends just after the
+    speech resumes. Every word is a character of its own; `stretch` tells which stretch of
+    sound (between pauses of 0.3 s and more in the audio it is given) it was said in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stretch: dict[str, int] = {}
+
+    def transcribe(self, audio, **options):
+        self.calls.append({**options, "seconds": len(audio) / 16000})
+        segments = []
+        for n, window in enumerate(options["clip_timestamps"]):
+            frames = audio[int(window["start"] * 16000):int(window["end"] * 16000)]
+            frames = frames[: len(frames) // 160 * 160].reshape(-1, 160)
+            loud = np.flatnonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.005)
+            if not len(loud):
+                continue
+            breaks = np.flatnonzero(np.diff(loud) > 30)
+            words, last_end = [], window["start"]
+            for first, last in zip(np.r_[loud[0], loud[breaks + 1]],
+                                   np.r_[loud[breaks], loud[-1]]):
+                stretch = len(set(self.stretch.values()))
+                begin, finish = window["start"] + first / 100, window["start"] + last / 100
+                for end in np.arange(begin + 0.05, finish, 0.3):
+                    word = WORDS[len(self.stretch) % len(WORDS)]
+                    self.stretch[word] = stretch
+                    words.append(Word(start=float(last_end), end=float(end), word=word,
+                                      probability=0.9))
+                    last_end = float(end)
+            segments.append(Segment(id=n, seek=0, start=window["start"], end=window["end"],
+                                    words=words, text="".join(w.word for w in words),
+                                    tokens=[], avg_logprob=-0.2, compression_ratio=1.2,
+                                    no_speech_prob=0.01, temperature=0.0))
+        return iter(segments), None
+
+
+def test_each_word_stays_in_the_stretch_of_speech_it_was_said_in(tmp_path):
+    """Chunks of speech are glued together for the decoder; a word is put back by where it
+    was said, not by where its (pause-swallowing) start puts its middle: the first word of
+    a turn must not end the turn before it (方便你说解 | 决了…)."""
+    second = 7.5  # the resident's second turn
+    left = placed(14.0, (AGENT_SPAN[0], clip(AGENT_CLIP)))
+    right = placed(14.0, (1.0, clip(RESIDENT_CLIP)), (second, clip(AGENT_CLIP)))
+    path = write_audio(tmp_path / "call.wav", [left, right])
+    aligning = AligningWhisper()
+    resident = transcriber(aligning, tmp_path).transcribe(path).by_role("customer")
+    first_turn = {aligning.stretch[c] for u in resident if u.end <= second for c in u.text}
+    second_turn = {aligning.stretch[c] for u in resident if u.start >= second for c in u.text}
+    assert first_turn and second_turn
+    assert not first_turn & second_turn, [(u.start, u.end, u.text) for u in resident]
+    # Every utterance is in one turn or the other, none reaches into the pause between.
+    assert all(u.end <= second or u.start >= second for u in resident)
 
 
 @pytest.fixture
@@ -129,9 +191,11 @@ def test_stereo_call_splits_into_agent_and_resident_at_their_times(fake, tmp_pat
     assert "报" in text and "報" not in text and "维修" in text
     assert all(0 < u.confidence <= 1 for u in transcript.utterances)
     assert transcript.duration == pytest.approx(13.0, abs=0.05)
-    # Both channels went through the decoder together, in windows it can take.
+    # Both channels went through the decoder together, in windows it can take; 11 s of
+    # speech on two channels fill one window (one encoder pass), not one per channel.
     assert len(fake.calls) == 1
     assert all(w["end"] - w["start"] <= 30 for w in fake.calls[0]["clip_timestamps"])
+    assert len(fake.calls[0]["clip_timestamps"]) == 1
 
 
 def test_the_agent_channel_can_be_the_right_one(fake, tmp_path):
@@ -198,6 +262,38 @@ def test_line_noise_without_speech_gives_an_empty_transcript_and_a_warning(fake,
     transcript = transcriber(fake, tmp_path).transcribe(path)
     assert transcript.utterances == []
     assert any("no speech" in w for w in transcript.warnings)
+
+
+def test_one_stream_is_cut_where_the_other_party_takes_over_without_a_long_pause(tmp_path):
+    """Mono: the resident answers 0.4 s after the agent stops, too soon for the VAD to end
+    the chunk, and the decoder writes no full stop: the piece still ends there, so each
+    party's words can get their own role (not 请问您的姓名马秀英 as one agent turn)."""
+    answer = 5.65  # the resident's clip; its speech starts about 0.4 s after the agent's ends
+    mix = placed(11.0, (AGENT_SPAN[0], clip(AGENT_CLIP)), (answer, clip(RESIDENT_CLIP)))
+    path = write_audio(tmp_path / "mono.wav", [mix], codec="pcm_mulaw")
+    transcript = transcriber(AligningWhisper(), tmp_path).transcribe(path)
+    turn = answer + 0.25  # between the agent's last word and the resident's first
+    assert any(u.end <= turn for u in transcript.utterances)
+    assert any(u.start >= turn for u in transcript.utterances)
+    assert not [u for u in transcript.utterances if u.start < turn < u.end]
+
+
+def test_misheard_script_words_are_put_back_and_what_was_heard_is_kept(tmp_path):
+    misheard = FakeWhisper(said="为修人员会景快跟您联系")
+    script = ["好！维修人员会尽快跟您联系。感谢您的来电。再见！"]
+    path = stereo_call(tmp_path / "call.wav")
+    transcript = Transcriber(TranscribeOptions(), agent_phrases=script, model=misheard,
+                             cache_dir=tmp_path / "cache").transcribe(path)
+    agent = transcript.by_role("agent")
+    text = "".join(u.text for u in agent)
+    assert "维修人员会尽快" in text and "为修" not in text and "景快" not in text
+    corrected = [u for u in agent if "尽快" in u.text]
+    assert corrected and all("景快" in u.heard for u in corrected)
+    # Switched off, the recognizer's words stand as written.
+    raw = Transcriber(TranscribeOptions(correct_words=False), agent_phrases=script,
+                      model=misheard, cache_dir=tmp_path / "cache").transcribe(path)
+    assert "景快" in "".join(u.text for u in raw.by_role("agent"))
+    assert not any(hasattr(u, "heard") for u in raw.utterances)
 
 
 @pytest.mark.parametrize("where", ["segment", "inside"])
@@ -295,6 +391,17 @@ def test_default_transcriber_knows_the_script_and_the_communities(tmp_path):
     assert built.vocabulary[:2] == ["北关新村", "北关"]
     assert "大龙供暖报修" in built.vocabulary
     assert any("请问您的姓名" in p for p in built.agent_phrases)
+
+
+def test_transcribers_for_other_station_directories_share_one_model(fake, tmp_path):
+    first = transcriber(fake, tmp_path)
+    stations = [Station(community="北关新村", station="宏城站", aliases=["北关"])]
+    second = default_transcriber(stations=stations, cache_dir=tmp_path / "cache",
+                                 share_model_with=first)
+    assert second.model is fake and second.model_source == first.model_source
+    assert second.vocabulary[0] == "北关新村"
+    second.transcribe(stereo_call(tmp_path / "call.wav"))
+    assert "北关新村" in fake.calls[0]["hotwords"]
 
 
 # -- the command line ------------------------------------------------------------------------
