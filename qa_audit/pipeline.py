@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa_audit.callmeta import (AUDIO_SUFFIXES, DEFAULT_PATTERN, CallRecords, load_calls,
                                resolve_meta)
@@ -17,8 +18,11 @@ from qa_audit.dispatch import (DispatchRules, StationDirectory, TicketSet, cdr_f
                                load_stations, load_tickets)
 from qa_audit.errors import InputError
 from qa_audit.phrasebook import Phrasebook
-from qa_audit.records import CallAudit, Transcript
+from qa_audit.records import CallAudit, CallMeta, Ticket, Transcript
 from qa_audit.scoring import score_call
+
+if TYPE_CHECKING:
+    from qa_audit.transcribe import Transcriber
 
 TRANSCRIPT_SUFFIXES = frozenset({".json"})
 
@@ -80,8 +84,11 @@ def load_dispatch(*, calls: Path | None = None, tickets: Path | None = None,
 
 
 def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phrasebook, *,
-                     pattern: str = DEFAULT_PATTERN, now: datetime | None = None) -> CallAudit:
-    """Fill in one call's form with everything known about the call."""
+                     pattern: str = DEFAULT_PATTERN, now: datetime | None = None,
+                     transcriber: Transcriber | None = None) -> CallAudit:
+    """Fill in one call's form with everything known about the call. With the `transcriber`
+    that made a transcript from a recording, the items the recognizer left in `review` are
+    listened to again (qa_audit.listen)."""
     meta = resolve_meta(transcript.call_id, data.calls, pattern)
     match = (data.tickets.for_call(meta, window_minutes=data.rules.ticket_window_minutes)
              if data.tickets is not None else None)
@@ -94,10 +101,37 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
                       ticket_guessed=bool(match and match.guessed),
                       tickets_given=data.tickets is not None,
                       stations=data.stations, extra_findings=extra)
+    if transcriber is not None and audit.needs_review and transcript.audio \
+            and transcript.role_source != "given":
+        listen_again(audit, transcript, transcriber, phrasebook, meta,
+                     ticket=None if match is None or match.guessed else match.ticket)
     if audit.provenance.get("enquiry"):
         # An enquiry creates no ticket (咨询量 in the daily report, not 报修量).
         audit.findings = [f for f in audit.findings if f.code != "missing_ticket"]
     return audit
+
+
+def listen_again(audit: CallAudit, transcript: Transcript, transcriber: Transcriber,
+                 phrasebook: Phrasebook, meta: CallMeta, *, ticket: Ticket | None) -> None:
+    """Hear the recording again where the recognizer left an item open (qa_audit.listen)."""
+    from qa_audit.audio import load_recording
+    from qa_audit.errors import AudioError
+    from qa_audit.listen import Listener, recheck
+    from qa_audit.scoring import CallContext
+    from qa_audit.scoring import _standard as standard_text
+
+    try:
+        recording = load_recording(Path(transcript.audio or ""))
+    except (AudioError, OSError):
+        return  # the transcript stands as it is; the file was reported when transcribed
+    ctx = CallContext(transcript=transcript, meta=meta, phrasebook=phrasebook)
+    script = phrasebook.scripts[ctx.script_kind]
+    standards = {"opening": standard_text(ctx, script.opening),
+                 "closing": standard_text(ctx, script.closing)}
+    listener = Listener(transcriber.model, recording,
+                        agent_channel=transcriber.options.agent_channel)
+    recheck(audit, transcript, listener, phrasebook=phrasebook, ticket=ticket,
+            standards=standards)
 
 
 def audit_transcripts(transcripts: Sequence[Transcript], data: DispatchData,

@@ -33,6 +33,8 @@ def main() -> None:
                     "(embedded model, cached) and audit what the recognizer heard")
     ap.add_argument("--asr-folders", nargs="*", default=["asr"],
                     help="folders whose transcripts stand for recognizer output (stereo roles)")
+    ap.add_argument("--no-listen", action="store_true",
+                    help="with --audio: do not listen again to items left in review")
     args = ap.parse_args()
 
     root: Path = args.set
@@ -51,7 +53,8 @@ def main() -> None:
         transcripts, failures = transcribe_many(transcriber, audio)
         for path, message in failures:
             print("   failed:", path, message)
-        audits = [audit_transcript(t, data, pb) for t in transcripts]
+        audits = [audit_transcript(t, data, pb, transcriber=None if args.no_listen else transcriber)
+                  for t in transcripts]
         agg = compare(audits, labels, review_counts_as_catch=False)
         dispatch = {"wrong_station", "wrong_phone", "wrong_name", "wrong_address"}
         false_dispatch = [f for f in agg.findings_false if f.split()[-1] in dispatch]

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,6 +28,9 @@ from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs
 from qa_audit.records import CallAudit, CallMeta, Transcript
 from qa_audit.sampling import PERIODS, sample_per_agent
 from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
+
+if TYPE_CHECKING:
+    from qa_audit.transcribe import Transcriber
 
 
 def _file_digest(path: Path) -> str:
@@ -45,7 +48,9 @@ def fingerprint(path: Path, *, settings: str) -> str:
 
 def _settings(phrasebook_version: str, inputs: Sequence[Path | None], model: str,
               agent_channel: str, pattern: str) -> str:
-    parts = [phrasebook_version, model, agent_channel, pattern]
+    from qa_audit.listen import VERSION as listening
+
+    parts = [phrasebook_version, model, agent_channel, pattern, f"listen{listening}"]
     parts += [_file_digest(p) if p else "-" for p in inputs]
     return "|".join(parts)
 
@@ -172,9 +177,10 @@ def audit(
             say(f"{len(paths) - len(todo)} call(s) already audited with these inputs; kept")
         by_id = {metas[p].call_id: p for p in todo}
 
-        def handle(transcript: Transcript) -> None:
+        def handle(transcript: Transcript, transcriber: Transcriber | None = None) -> None:
             path = by_id.get(transcript.call_id)
-            result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
+            result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern,
+                                      transcriber=transcriber)
             if path is not None:
                 result.provenance["fingerprint"] = prints[path]
                 result.audio = result.audio or str(path.resolve())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from qa_audit.phrasebook import Phrasebook, load_phrasebook
 from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, is_audio, load_dispatch
 from qa_audit.records import CallAudit, Transcript
 from qa_audit.transcripts import read_transcript
+
+if TYPE_CHECKING:
+    from qa_audit.transcribe import Transcriber
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "review": "yellow", "na": "dim"}
 
@@ -113,11 +116,13 @@ def write_result(fh: IO[str] | None, audit: CallAudit) -> None:
         fh.flush()
 
 
-def each_transcript(paths: Sequence[Path], handle: Callable[[Transcript], None], *,
+def each_transcript(paths: Sequence[Path], handle: Callable[..., None], *,
                     phrasebook: Phrasebook, data: DispatchData, model: str, agent_channel: str,
                     failures: list[tuple[Path, str]]) -> None:
     """Hand each transcript to `handle` as soon as it exists: JSON files as read, recordings
-    as transcribed (cached), so an interrupted batch keeps every call already handled."""
+    as transcribed (cached), so an interrupted batch keeps every call already handled. A
+    recording's transcript comes with the transcriber (`handle(t, transcriber=…)`), so the
+    audit can listen to the recording again where the recognizer left doubt."""
     for path in paths:
         if is_audio(path):
             continue
@@ -134,7 +139,8 @@ def each_transcript(paths: Sequence[Path], handle: Callable[[Transcript], None],
         transcriber = default_transcriber(
             TranscribeOptions(model=model, agent_channel=agent_channel),  # type: ignore[arg-type]
             phrasebook=phrasebook, stations=data.stations.stations if data.stations else None)
-        _, failed = transcribe_many(transcriber, audio, on_done=handle)
+        _, failed = transcribe_many(transcriber, audio,
+                                    on_done=lambda t: handle(t, transcriber=transcriber))
         failures += failed
 
 
@@ -161,8 +167,9 @@ def score(
     failures: list[tuple[Path, str]] = []
     audits: list[CallAudit] = []
     with jsonl_writer(out) as fh:
-        def handle(transcript: Transcript) -> None:
-            audit = audit_transcript(transcript, data, phrasebook, pattern=name_pattern)
+        def handle(transcript: Transcript, transcriber: Transcriber | None = None) -> None:
+            audit = audit_transcript(transcript, data, phrasebook, pattern=name_pattern,
+                                     transcriber=transcriber)
             audits.append(audit)
             write_result(fh, audit)
             if json_lines and fh is None:

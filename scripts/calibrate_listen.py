@@ -1,0 +1,153 @@
+"""How well listening again tells a right ticket (or script) from a wrong one.
+
+    python scripts/calibrate_listen.py [--set DIR ...]
+
+For every recording with a label and a ticket in each set (default: samples/ and the shared
+devset), the calls are transcribed (cached) and, for what the resident said (phone, name,
+address) and for the agent's greeting and closing, the expected text is weighed against the
+audio beside what the recognizer heard (qa_audit.listen): the margin is
+loglik(best reading with the expected text) - loglik(heard text), in nats. Printed per
+field: the margins of the true value (the reference transcript's, which the ticket holds
+when it is right) and of wrong values made from it (one digit changed, two digits swapped,
+another given name, another agent id, a script part left out), and how many of each fall
+on either side of the accept and reject margins of `qa_audit.listen`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from qa_audit.audio import load_recording
+from qa_audit.callmeta import AUDIO_SUFFIXES
+from qa_audit.dispatch import load_stations, load_tickets
+from qa_audit.listen import ACCEPT_MARGIN, REJECT_MARGIN, Listener, expected_readings
+from qa_audit.normalize import digits_only, spoken
+from qa_audit.transcribe import default_transcriber
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = [ROOT / "samples", ROOT.parent / "shared" / "devset"]
+GIVEN_NAMES = "明华强军芳丽伟敏静磊洋勇艳杰娟涛超秀霞平刚桂英"
+
+
+def margin(listener: Listener, utterance, expected: str) -> tuple[float, float, float] | None:
+    """(best total - heard total, that reading's part, its weakest token)."""
+    readings = expected_readings(utterance.text, expected)
+    if not readings:
+        return None
+    (heard,) = listener.loglik(utterance.role, utterance.start, utterance.end,
+                               [utterance.text])
+    weights = [listener.weigh(utterance.role, utterance.start, utterance.end, r)
+               for r in readings]
+    best = max(weights, key=lambda w: w.total)
+    return best.total - heard, best.part, best.weakest
+
+
+def best_utterance(utterances, role: str, value: str):
+    """The utterance of `role` with a stretch most like `value` (None if none is)."""
+    from rapidfuzz import fuzz
+
+    from qa_audit.listen import written_as_spoken
+
+    want = written_as_spoken(value)
+    scored = [(fuzz.partial_ratio(want, written_as_spoken(u.text)), u) for u in utterances
+              if u.role == role]
+    scored = [s for s in scored if s[0] >= 50]
+    return max(scored, key=lambda s: s[0])[1] if scored else None
+
+
+def wrong_digits(value: str, rng: random.Random) -> list[str]:
+    spots = [i for i, ch in enumerate(value) if ch.isdigit()]
+    out = []
+    for i in rng.sample(spots, min(2, len(spots))):
+        out.append(value[:i] + rng.choice([d for d in "0123456789" if d != value[i]])
+                   + value[i + 1:])
+    pairs = [i for i in spots[:-1] if i + 1 in spots and value[i] != value[i + 1]]
+    if pairs:
+        i = rng.choice(pairs)
+        out.append(value[:i] + value[i + 1] + value[i] + value[i + 2:])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", dest="sets", type=Path, action="append")
+    args = ap.parse_args()
+    rng = random.Random(7)
+    margins: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for root in args.sets or SETS:
+        stations = next(root.rglob("stations.csv"), None)
+        transcriber = default_transcriber(
+            stations=load_stations(stations).stations if stations else None)
+        tickets = {t.call_id: t for t in load_tickets(next(root.rglob("tickets.csv"))).tickets}
+        labels = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+                  for p in (root / "labels").glob("*.json")}
+        for audio in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+            label = labels.get(audio.stem)
+            if label is None:
+                continue
+            transcript = transcriber.transcribe(audio)
+            listener = Listener(transcriber.model, load_recording(audio))
+            reference = label["utterances"]
+            agent_id = audio.stem.split("_")[2]
+            kind = audio.stem.split("_")[3]
+            facts = {}
+            for u in reference:
+                if u["role"] != "customer":
+                    continue
+                digits = digits_only(u["text"])
+                if len(digits) == 11 and "phone" not in facts:
+                    facts["phone"] = digits
+            checks: list[tuple[str, str, str, str | None, list[str]]] = []
+            if "phone" in facts:
+                true = facts["phone"]
+                checks.append(("phone", "customer", true, true, wrong_digits(true, rng)))
+            ticket = tickets.get(audio.stem)
+            planted = set(label.get("findings", []))
+            if ticket is not None and ticket.caller_name and "wrong_name" not in planted:
+                true = ticket.caller_name
+                others = [c for c in GIVEN_NAMES if c != true[-1]]
+                checks.append(("name", "customer", true, true,
+                               [true[:-1] + rng.choice(others) for _ in range(2)]))
+            if ticket is not None and ticket.address:
+                if "wrong_address" in planted:  # the ticket itself is a wrong value
+                    checks.append(("address", "customer", ticket.address, None,
+                                   [ticket.address]))
+                else:
+                    checks.append(("address", "customer", ticket.address, ticket.address,
+                                   wrong_digits(ticket.address, rng)))
+            first_agent = next((u for u in reference if u["role"] == "agent"), None)
+            if first_agent and kind == "repair":
+                true = first_agent["text"]
+                other = str(int(agent_id) + rng.choice([1, 2, 7, 11]))
+                wrong = [true.replace(spoken(agent_id), spoken(other)),
+                         true.replace("为您服务", ""), true.replace("供暖", "供热")]
+                checks.append(("greeting", "agent", true, true, [w for w in wrong if w != true]))
+            for name, role, locate, true, wrongs in checks:
+                utterance = best_utterance(transcript.utterances, role, locate)
+                if utterance is None:
+                    margins[name]["unfound"].append((0.0, 0.0, 0.0))
+                    continue
+                got = margin(listener, utterance, true) if true else None
+                if got is not None:
+                    margins[name]["true"].append(got)
+                for wrong in wrongs:
+                    got = margin(listener, utterance, wrong)
+                    if got is not None:
+                        margins[name]["wrong"].append(got)
+            print(audio.name, "done", flush=True)
+    print(f"\naccept margin {ACCEPT_MARGIN}, reject margin {REJECT_MARGIN} (nats)")
+    for name, kinds in margins.items():
+        for kind, rows in kinds.items():
+            for index, what in enumerate(("vs heard", "part", "weakest")):
+                values = sorted(r[index] for r in rows if isinstance(r, tuple))
+                print(f"{name:9} {kind:7} {what:8} n={len(values):3} "
+                      + " ".join(f"{v:.1f}" for v in values))
+
+
+if __name__ == "__main__":
+    main()
