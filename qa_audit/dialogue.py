@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qa_audit.matching import Match, best_phrase, contains_any
-from qa_audit.normalize import digits_only, normalize
+from qa_audit.normalize import digits_only, normalize, numbers_to_digits
 from qa_audit.records import Transcript, Utterance
 
 # Short answers that confirm or acknowledge rather than state a fact.
@@ -24,7 +24,7 @@ _QUESTION_MARK = re.compile(r"[？?]\s*$")
 # A request ending in 吧 asks too ("您给打个分吧"); a tag 是吧/对吧 on a read-back does not.
 _REQUEST = re.compile(r"(?<![是对])吧[。！!，,]?\s*$")
 # 呢 is not here: "还有好多电话排着呢" states; "地址呢？" has its question mark.
-_QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "是不是", "有没有",
+_QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "怎样", "如何", "咋", "是不是", "有没有",
                    "请", "麻烦", "能不能", "可不可以", "贵姓", "称呼", "严重不", "没有",
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
@@ -65,9 +65,14 @@ def is_ack(text: str) -> bool:
     return len(n) <= 1 or n in _ACKS
 
 
+# Recognizers separate clauses with spaces ("卧室暖气漏水 请问您的具体地址"); a space between
+# digits only groups a number ("137 1658 3204").
+_CLAUSE_END = re.compile(r"(?<=[。！？!?；;，,、…\n])|(?<!\d)\s+|\s+(?!\d)")
+
+
 def clauses(text: str) -> list[str]:
     """The clauses of an utterance, keeping their question marks."""
-    parts = [p for p in re.split(r"(?<=[。！？!?；;，,、…\n])", text) if normalize(p)]
+    parts = [p for p in _CLAUSE_END.split(text) if p and normalize(p)]
     return parts or [text]
 
 
@@ -292,8 +297,13 @@ def corrected(text: str) -> str:
 def phone_in(text: str) -> str:
     """The phone number in a turn (the longest run of seven or more digits), or "".
 
-    A resident who starts again ("一三六，一三六零三一二七七八九") runs into a run longer than
+    A number corrected in the turn is the corrected one (`_corrected_phone`). A resident who
+    starts again ("一三六，一三六零三一二七七八九") runs into a run longer than
     a mobile number: its last eleven digits are the number."""
+    return _corrected_phone(text) or _longest_phone(text)
+
+
+def _longest_phone(text: str) -> str:
     runs = _PHONE_RUN.findall(normalize(text))
     if not runs:
         return ""
@@ -301,6 +311,40 @@ def phone_in(text: str) -> str:
     if len(run) > 11 and re.fullmatch(r"1[3-9]\d{9}", run[-11:]) and not run.startswith("0"):
         return run[-11:]
     return run
+
+
+_DIGIT_GROUP = re.compile(r"\d+")
+_NUMBER_BEFORE = re.compile(r"(\d[\d\s，,、\-]*)[\s，,、…。.\-哦呃啊嗯诶哎]*$")
+
+
+def _corrected_phone(text: str) -> str:
+    """A number corrected inside the turn: "六八三四，二七五……不对不对，是二七九一" -> 68342791;
+    "一三七，幺六五八，三二零四……哦不是，最后是三二四零" -> 13716583240. The digits after the
+    correction say again the part that was wrong: they replace the digits from where they
+    start again (the group they begin, or the last digit like their first), not the whole
+    number; "" when the turn holds no such correction of a number."""
+    m = _CORRECTION.search(text)
+    if not m:
+        return ""
+    again = _longest_phone(text[m.end():])
+    if again:
+        return again  # the whole number said again
+    after = _DIGIT_GROUP.findall(numbers_to_digits(text[m.end():]))
+    # The number said right before the correction, as its spoken groups ("六八三四，二七五……哦").
+    said = _NUMBER_BEFORE.search(numbers_to_digits(text[: m.start()]))
+    if not after or not said:
+        return ""
+    groups = _DIGIT_GROUP.findall(said.group(1))
+    head = "".join(groups)
+    fix = after[0]
+    last_group = len(head) - len(groups[-1])
+    window = range(len(head) - 1, max(0, len(head) - len(fix) - 1) - 1, -1)
+    if head[last_group] == fix[0] or len(groups) > 1 and not any(head[i] == fix[0] for i in window):
+        start = last_group
+    else:
+        start = next((i for i in window if head[i] == fix[0]), max(0, len(head) - len(fix)))
+    number = head[:start] + fix
+    return number if len(number) >= 7 else ""
 
 
 def without_phone(text: str) -> str:

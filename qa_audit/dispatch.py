@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
 from qa_audit.callmeta import load_calls  # noqa: F401  (dispatch data in one place)
-from qa_audit.normalize import SPOKEN_DIGITS, normalize
+from qa_audit.normalize import SPOKEN_DIGITS, normalize, pinyin_key
 from qa_audit.records import CallAudit, CallMeta, Finding, Station, Ticket
 from qa_audit.tables import ColumnMap, Row, Table, parse_datetime, read_table
 
@@ -146,6 +146,7 @@ class StationMatch:
     matched: str  # the community name or alias found in the address
 
 
+_SOUND_SCORE = 97.0
 _ALIAS_SEPARATORS = re.compile(r"[|｜、;；,，/]")
 
 
@@ -170,25 +171,40 @@ class StationDirectory:
 
         Spoken addresses drop or garble part of the name (北关7号楼, 北观新村七号楼), so
         each name is looked for within the address (partial_ratio on normalized text).
-        Of the names scoring `min_score` or more, the one sharing the most characters
+        Of the names scoring `min_score` or more, the community sharing the most characters
         with the address wins (北观新村 is 北关新村 with one error, not 新村), then the
-        higher score. None when no name scores `min_score`.
+        higher score; its score is that of its surest name (an alias heard whole). None
+        when no name scores `min_score`.
         """
         text = normalize(address or "")
         if not text:
             return None
-        best: tuple[int, float, str, Station] | None = None
+        # Per community, its best-matching name: the most characters shared, and the surest
+        # score of any of its names. An alias heard whole ("电业局那个家属楼" holds 电业局)
+        # makes the community sure even where its full name matched only in part.
+        found_in: dict[int, tuple[int, float, str, Station]] = {}
+        heard = f" {pinyin_key(text)} "
         for key, name, station in self._names:
             found = fuzz.partial_ratio_alignment(key, text, score_cutoff=min_score)
-            if found is None:
+            if f" {pinyin_key(key)} " in heard:
+                # Heard as it sounds (玉龙家园 for 裕龙家园): sure of the place, if slightly
+                # less than of the same characters.
+                shared, score = len(key), max(found.score if found else 0.0, _SOUND_SCORE)
+            elif found is None:
                 continue
-            shared = LCSseq.similarity(key[found.src_start:found.src_end],
-                                       text[found.dest_start:found.dest_end])
-            if best is None or (shared, found.score) > best[:2]:
-                best = (shared, found.score, name, station)
-        if best is None:
+            else:
+                shared = LCSseq.similarity(key[found.src_start:found.src_end],
+                                           text[found.dest_start:found.dest_end])
+                score = found.score
+            had = found_in.get(id(station))
+            if had is None:
+                found_in[id(station)] = (shared, score, name, station)
+            else:
+                found_in[id(station)] = (max(had[0], shared), max(had[1], score),
+                                         had[2] if had[1] >= score else name, station)
+        if not found_in:
             return None
-        _shared, score, name, station = best
+        _shared, score, name, station = max(found_in.values(), key=lambda f: f[:2])
         return StationMatch(station.community, station.station, round(score, 1), name)
 
 

@@ -75,6 +75,9 @@ class Facts(_Strict):
 class Enquiry(_Strict):
     resident_says: Phrases
     topics: Phrases
+    # The agent explains that what the resident took for a fault is none (停暖 after the
+    # season): a cold radiator mentioned in such a call is no repair report.
+    not_a_fault: list[str] = Field(default_factory=list)
     closing_not_required: list[str] = Field(default_factory=list)
 
 

@@ -22,8 +22,8 @@ from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_q
                                closing_turns, corrected, correction_of, first_with, is_ack, is_question,
                                name_in, next_turns, opening_turns, phone_in, question_score,
                                reply_to, turns, without_phone)
-from qa_audit.matching import (best_phrase, contains_any, digits_similarity, phrase_score,
-                               repeat_score)
+from qa_audit.matching import (best_phrase, contains_any, content_words, digits_similarity,
+                               near_sound, phrase_score, repeat_score)
 from qa_audit.normalize import digits_only, normalize
 from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
 from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
@@ -113,10 +113,16 @@ class CallContext:
         asks = contains_any(enquiry.resident_says, said) or contains_any(enquiry.topics, said)
         if not asks:
             return False
+        if self.address_turn is not None:
+            return False
+        # "暖气从前天就凉了，是坏了还是咋回事？" "…已经正常停暖了，不是您家暖气坏了": the agent
+        # explains the cold radiator is no fault, so it was asked about, not reported.
+        if any(contains_any(enquiry.not_a_fault, t.text) for t in self.agent()):
+            return True
         reported = [t for t in self.customer()
                     if problem_kinds(self, t.text) and not contains_any(["没毛病", "挺热", "不是报修"],
                                                                         t.text)]
-        return not reported and self.address_turn is None
+        return not reported
 
     @cached_property
     def problem_turns(self) -> list[Turn]:
@@ -460,7 +466,10 @@ def check_followup_question(ctx: CallContext, item: FormItem) -> Verdict:
     if away is not None:
         return Verdict("na", "住户不方便，已约定回访时间", [away])
     volunteered = first_with(ctx.turns, "customer", q.volunteered) if q.volunteered else None
-    if volunteered is not None:
+    # An answer right after what may have been the question ("请问问题解结了吗？" "解决了")
+    # answers it: whether it was asked is for a person to hear, not volunteered.
+    maybe_asked = status == "review" and asked.turn is not None
+    if volunteered is not None and not (maybe_asked and volunteered.index > asked.turn.index):
         return Verdict("na", f"住户已主动说明，无需再问「{q.label}」", [volunteered])
     if status == "review":
         return Verdict("review", f"可能询问了「{q.label}」（匹配度{asked.match.score:.0f}），请人工确认",
@@ -525,11 +534,20 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
                     place = 100.0
             return 0.75 * numbers + 0.25 * place
         return numbers
-    statement = _statements(echo.text)
+    # Curt requests ("地址。") ask for the next fact; they repeat nothing.
+    questions = [ctx.phrasebook.repair.questions[s] for s in ("address", "name", "phone")]
+    statement = _statements(" ".join(
+        c for c in clauses(echo.text) if len(normalize(c)) > 6
+        or not any(question_score(q.phrases, c).score >= 100 for q in questions)))
     kinds = problem_kinds(ctx, said.text)
     if kinds & problem_kinds(ctx, statement):
         return 100.0
-    return repeat_score(said.text, statement)
+    covered = repeat_score(said.text, statement)
+    if covered >= 50 and len(content_words(statement)) >= 2:
+        # The facts of a long complaint said back and nothing else ("客厅十七度，卧室十八度"
+        # for "就是不热啊，客厅十七度，卧室也就十八度，我家老爷子……"): a read-back in short.
+        return max(covered, repeat_score(statement, said.text))
+    return covered
 
 
 @check("readback.problem")
@@ -665,6 +683,8 @@ def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
 _RATING = re.compile(r"(10|[1-9])分")
 # A bare number as the whole answer ("九。" "八吧"), not a 1 inside 一个 ("你们一个公司的").
 _BARE_RATING = re.compile(r"(?:给|打|就)?(10|[1-9])(?:吧|啊|呀|呗|的)?")
+# Between two ratings, the resident changes their mind ("八分……算了，给九分吧").
+_RATING_CORRECTED = re.compile(r"算了|不对|还是|改成|改|那就|再加|给")
 _ANSWER_FILLER = re.compile(r"[啊吧呀呢的了哦嗯]+$")
 
 
@@ -681,7 +701,10 @@ def _answer(ctx: CallContext, slot: str, text: str) -> Any:
         n = normalize(text)
         if "满分" in n:
             return 10
-        m = _RATING.search(n) or _BARE_RATING.fullmatch(n)
+        said = list(_RATING.finditer(n))
+        if len(said) > 1 and _RATING_CORRECTED.search(n, said[0].end(), said[-1].start()):
+            return int(said[-1].group(1))  # "八分……算了，给九分吧": the corrected one
+        m = said[0] if said else _BARE_RATING.fullmatch(n)
         return int(m.group(1)) if m else None
     vocab = ctx.phrasebook.followup.answers[slot]
     return next((v for v, words in vocab.items() if answer_has(words, text)), None)
@@ -696,18 +719,44 @@ def followup_answers(ctx: CallContext) -> tuple[dict[str, Any], dict[str, list[T
     sources: dict[str, list[Turn]] = {}
     for slot in ("resolved", "attitude", "charged", "rating"):
         q = questions[slot]
-        asking = [t for t in ctx.agent()
-                  if question_score(q.phrases, t.text).score >= ctx.pass_at]
+        scored = [(question_score(q.phrases, t.text).score, t) for t in ctx.agent()]
+        # Surely asked first; then where it may have been asked ("请问问题解结了吗？").
+        asking = [t for s, t in scored if s >= ctx.pass_at] + [
+            t for s, t in scored if ctx.fail_at < s < ctx.pass_at]
         candidates = [reply_to(ctx.turns, t) for t in asking]
-        if not asking and q.volunteered:
+        if q.volunteered:
+            # Answered before the question, or the question only seemed asked ("…，没有收费。"
+            # confirms what was volunteered): what the resident volunteered answers it.
             said = first_with(ctx.turns, "customer", q.volunteered)
-            candidates = [[said]] if said is not None else []
+            candidates += [[said]] if said is not None else []
         for replies in candidates:
-            value = _answer(ctx, slot, "".join(t.text for t in replies))
+            value = _heard_answer(ctx, slot, replies)
             if value is not None:
                 answers[slot], sources[slot] = value, replies
                 break
     return answers, sources
+
+
+def _heard_answer(ctx: CallContext, slot: str, replies: list[Turn]) -> Any:
+    """The answer in the replies. On recognizer output, a word heard with one syllable
+    misheard ("解结了" for 解决了) still answers; a rating heard unsurely is left out, as a
+    number is one syllable a recognizer easily mishears (就分 for 六分)."""
+    from qa_audit.ticket_checks import _from_asr
+
+    text = "".join(t.text for t in replies)
+    value = _answer(ctx, slot, text)
+    if not _from_asr(ctx):
+        return value
+    if slot == "rating":
+        bar = ctx.phrasebook.matching.min_fine_confidence
+        unsure = any(t.utterance.confidence is not None and t.utterance.confidence < bar
+                     for t in replies)
+        return None if unsure else value
+    if value is None:
+        vocab = ctx.phrasebook.followup.answers[slot]
+        value = next((v for v, words in vocab.items()
+                      if any(near_sound(w, text) for w in words if not w.startswith("="))), None)
+    return value
 
 
 # --- the whole form --------------------------------------------------------------------------

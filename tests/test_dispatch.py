@@ -215,6 +215,24 @@ def test_station_for_address(directory, address, community, least, most):
     assert least <= match.score <= most
 
 
+def test_an_alias_heard_whole_makes_the_community_sure():
+    # "电业局那个家属楼": the full name matches only in part, the alias 电业局 whole.
+    stations = StationDirectory([
+        Station(community="电业局家属楼", station="东兴站", aliases=["电业局", "电业局家属院"]),
+        Station(community="滨河湾", station="滨河站", aliases=["滨河"])])
+    match = stations.station_for_address("电业局那个家属楼，二号楼，一单元，三零三。")
+    assert (match.community, match.score) == ("电业局家属楼", 100)
+
+
+def test_a_community_heard_as_it_sounds_is_found_but_not_for_sure():
+    stations = StationDirectory([
+        Station(community="裕龙家园", station="裕龙站", aliases=["裕龙"]),
+        Station(community="龙府嘉园", station="龙府站", aliases=["龙府"])])
+    heard = stations.station_for_address("玉龙家园23号楼1单元102")  # 裕 heard as 玉
+    assert heard.community == "裕龙家园" and 85 <= heard.score < 100
+    assert stations.station_for_address("龙府家园5号楼").community == "龙府嘉园"
+
+
 def test_no_station_for_an_unknown_or_empty_address(directory):
     assert directory.station_for_address("火车站对面") is None
     assert directory.station_for_address("") is None

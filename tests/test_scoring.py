@@ -379,3 +379,135 @@ def test_an_address_said_backwards_is_the_same_address(pb) -> None:
     audit = score_call(call(*turns), meta(), pb, ticket=ticket)
     assert audit.item("address").status == "pass"
     assert audit.item("readback_address").status == "pass"
+
+
+# --- blind set 8: ways of talking found by the eighth author --------------------------------
+
+def test_a_cold_radiator_after_the_season_asked_about_is_an_enquiry(pb) -> None:
+    turns = [
+        (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？"),
+        (C, "你好，我想问一下，我家暖气从前天就凉了，是坏了还是咋回事？"),
+        (A, "您好，今年供暖期是到三月十五日结束的，前天开始已经正常停暖了，不是您家暖气坏了。"),
+        (C, "哦，停了啊？可这两天还挺冷的，就不能再烧几天吗？"),
+        (A, "理解您的心情，停暖时间是统一规定的，我这边没法给您延长，天冷的话您注意保暖。"),
+        (C, "行吧，那我知道了。"),
+        (A, "好的，感谢您的来电。再见！"),
+    ]
+    audit = score_call(call(*turns), meta(started_at=datetime(2027, 3, 17, 9, 10)), pb)
+    statuses = {i.id: i.status for i in audit.items}
+    assert statuses.pop("greeting") == "pass" and statuses.pop("closing") == "pass"
+    assert set(statuses.values()) == {"na"}
+    assert audit.provenance.get("enquiry") is True
+    assert audit.findings == []  # declining honestly is no invalid promise
+
+
+def test_a_leak_after_the_season_is_still_a_repair(pb) -> None:
+    turns = replace(CLEAN_REPAIR, 1, "你好，暖气不是停了吗，我家卧室暖气片怎么还漏水啊？")
+    audit = score_call(call(*turns), meta(started_at=datetime(2027, 3, 16, 8, 40)), pb)
+    assert "enquiry" not in audit.provenance
+    assert audit.item("readback_address").status == "pass"
+
+
+def test_extent_asked_or_told_by_the_rooms_is_severity(pb) -> None:
+    unasked = replace(CLEAN_REPAIR, 2, "卧室暖气不热是吧。")
+    # "别的屋还行": the resident tells how far it goes before being asked.
+    told = replace(replace(unasked, 1, "我家暖气不热，厨房跟小卧室那俩片子是凉的，别的屋还行。"), 3, "嗯。")
+    assert score_call(call(*told), meta(), pb).item("guide_severity").status == "pass"
+    asked = replace(replace(unasked, 2, "暖气片上边热下边凉。是哪个屋的暖气片？几个屋都这样吗？"), 1,
+                    "我家暖气不太热。")
+    assert score_call(call(*asked), meta(), pb).item("guide_severity").status == "pass"
+    neither = replace(unasked, 3, "就卧室。")
+    assert score_call(call(*neither), meta(), pb).item("guide_severity").status == "fail"
+
+
+def test_a_recognizer_running_a_readback_into_the_next_question_asks_no_severity(pb) -> None:
+    turns = [(A, "您好大龙供暖报修301号为您服务请问您有什么问题"),
+             (C, "你好我们家那个卧室的暖气漏水了"),
+             (A, "卧室暖气漏水 请问您的具体地址"), *ASR_REPAIR[5:]]
+    audit = score_call(call(*turns, role_source="channel"), meta(), pb)
+    assert audit.item("guide_severity").status == "fail"
+    assert audit.item("readback_problem").status == "pass"
+
+
+def test_a_problem_read_back_by_its_facts_passes(pb) -> None:
+    turns = CLEAN_REPAIR[:1] + [
+        (C, "哎你好，我跟你说啊，我家这暖气，从年前就不怎么热，我找过物业，物业说找你们，结果……"),
+        (A, "您就说现在什么问题吧。"),
+        (C, "就是不热啊，客厅十七度，卧室也就十八度，我家老爷子……"),
+        (A, "客厅十七度，卧室十八度。地址。"),
+    ] + CLEAN_REPAIR[5:]
+    audit = score_call(call(*turns), meta(), pb)
+    assert audit.item("readback_problem").status == "pass"
+    assert "impolite" in {f.code for f in audit.findings}  # "您就说…吧" cut her off
+    skipped = replace(turns, 4, "请问您的具体地址？")
+    assert score_call(call(*skipped), meta(), pb).item("readback_problem").status == "fail"
+
+
+@pytest.mark.parametrize(("agent", "code"), [
+    ("就暖气片下边那个，这个都不知道啊？自己家的暖气。", "impolite"),  # mocking
+    ("这个您跟维修站说去，师傅几点去我们这边也管不了。", "impolite"),  # brushing off
+    ("行，我给您备注一下，让师傅第一个先去您家。", "invalid_promise"),  # the station's order
+    ("这样，我跟站里说一声，明天再单独给您家供两天暖，这几天的暖气费也给您退了。", "invalid_promise"),
+    ("我给您备注一下，反馈给维修站，让他们尽快联系您。", None),
+    ("停暖时间是统一规定的，我这边没法给您延长。", None),
+    ("好的，我跟站里说去，让师傅再给您看看。", None),
+    ("退费的话需要您去收费大厅办理，我们这边没法给您退费。", None),
+])
+def test_conduct_shapes(pb, agent, code) -> None:
+    turns = CLEAN_REPAIR[:12] + [(A, agent), (C, "哦。"), CLEAN_REPAIR[12]]
+    codes = {f.code for f in score_call(call(*turns), meta(), pb).findings}
+    assert codes == ({code} if code else set())
+
+
+def test_a_followup_opening_that_asks_how_it_is_now_asks_resolved(pb) -> None:
+    turns = [(A, "喂，是刘女士吧？我这边供暖公司的，你家前两天报修那个暖气，现在咋样了？"),
+             (C, "啊，是我。还是不太热，比之前强点儿。"), *FOLLOWUP[4:]]
+    audit = score_call(call(*turns, call_id="f8"), meta(call_type="followup"), pb)
+    assert audit.item("opening").status == "fail"
+    assert audit.item("asked_resolved").status == "pass"
+    assert audit.answers["resolved"] == "no"
+
+
+def test_answers_volunteered_then_confirmed_back_count(pb) -> None:
+    turns = [FOLLOWUP[0],
+             (C, "方便方便。我跟你说，师傅来得挺快，人也挺客气，满意，没收钱，现在暖气也热了，挺好的。"),
+             (A, "好的，问题解决了，对维修工满意，没有收费。您对我们的服务还有什么建议或意见吗？"),
+             (C, "没啥意见，挺好。"), FOLLOWUP[-1]]
+    audit = score_call(call(*turns, call_id="f9"), meta(call_type="followup"), pb)
+    result = {i.id: i.status for i in audit.items if i.status != "pass"}
+    assert result.pop("asked_rating") == "fail"
+    assert set(result.values()) <= {"na"}
+    assert audit.answers == {"resolved": "yes", "attitude": "satisfied", "charged": "no"}
+
+
+def test_a_rating_corrected_by_the_resident_is_the_last_one(pb) -> None:
+    turns = replace(FOLLOWUP, 9, "八分……算了，给九分吧，人家过年也不容易。")
+    audit = score_call(call(*turns, call_id="f10"), meta(call_type="followup"), pb)
+    assert audit.answers["rating"] == 9
+
+
+def test_a_question_heard_with_one_syllable_misheard_is_review_and_still_answered(pb) -> None:
+    # Whisper writes 解结 for 解决: the question may have been asked; a person listens.
+    turns = replace(replace(FOLLOWUP, 2, "请问问题解结了吗?"), 3, "解结了,现在暖气挺热乎。")
+    audit = score_call(call(*turns, call_id="f11", confidence=0.8, role_source="channel"),
+                       meta(call_type="followup"), pb)
+    assert audit.item("asked_resolved").status == "review"
+    assert audit.answers["resolved"] == "yes"
+    # Skipped altogether, it still fails.
+    skipped = [t for i, t in enumerate(FOLLOWUP) if i not in (2, 3)]
+    audit = score_call(call(*skipped, call_id="f12", confidence=0.8, role_source="channel"),
+                       meta(call_type="followup"), pb)
+    assert audit.item("asked_resolved").status == "fail"
+
+
+@pytest.mark.parametrize(("reply", "confidence", "rating"), [
+    ("就分吧。", 0.9, None),  # 六分 misheard: no number heard, none guessed
+    ("七分吧。", 0.6, None),  # a number heard unsurely is left out
+    ("七分吧。", 0.9, 7),
+])
+def test_a_rating_from_a_recognizer_is_kept_only_when_heard_surely(pb, reply, confidence,
+                                                                   rating) -> None:
+    turns = replace(FOLLOWUP, 9, reply)
+    audit = score_call(call(*turns, call_id="f13", confidence=confidence, role_source="channel"),
+                       meta(call_type="followup"), pb)
+    assert audit.answers.get("rating") == rating

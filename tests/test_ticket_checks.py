@@ -3,6 +3,7 @@ them, and the line between a recognizer's mishearing (review) and a wrong entry 
 
 from functools import cache
 
+import pytest
 from conftest import call, meta
 
 from qa_audit.phrasebook import load_phrasebook
@@ -130,3 +131,47 @@ def test_a_name_that_only_sounds_like_the_tickets_is_review() -> None:
     audit = _audit(turns, _ticket(caller_name="邓丽华"), confidence=0.9, role_source="channel")
     assert _item(audit, "name").status == "review"
     assert "wrong_name" not in _codes(audit)
+
+
+# --- blind set 8 -------------------------------------------------------------------------
+
+def test_a_phone_corrected_inside_the_turn_is_the_corrected_number() -> None:
+    # A landline whose last group is said again: the ticket's 68342791 is right.
+    turns = _intake(phone_turn="打家里座机吧，六八三四，二七五……不对不对，是二七九一。",
+                    phone_echo="六八三四二七九一，是座机对吧？")
+    audit = _audit(turns, _ticket(caller_phone="68342791"))
+    assert _item(audit, "phone").status == "pass"
+    assert _item(audit, "readback_phone").status == "pass"
+    assert "wrong_phone" not in _codes(audit)
+
+
+def test_a_ticket_keeping_the_digits_the_resident_corrected_is_a_wrong_phone() -> None:
+    turns = _intake(phone_turn="一三七，幺六五八，三二零四……哦不是，最后是三二四零。",
+                    phone_echo="好的，一三七一六五八三二四零。")
+    audit = _audit(turns, _ticket(caller_phone="13716583204"))
+    assert _item(audit, "phone").status == "fail"
+    assert "13716583240" in _item(audit, "phone").reason
+    assert "wrong_phone" in _codes(audit)
+    right = _audit(turns, _ticket(caller_phone="13716583240"))
+    assert _item(right, "phone").status == "pass"
+    assert _item(right, "readback_phone").status == "pass"
+
+
+def test_a_tower_keeps_its_block_in_the_standard_address_form() -> None:
+    turns = _intake(address_turn="金宝大厦，B座，一五零六。")
+    assert _item(_audit(turns, _ticket(address="金宝大厦B座1506")), "address_format").status == "pass"
+    chinese = _ticket(address="宏城花园十六号楼三单元二零二")
+    assert _item(_audit(_intake(), chinese), "address_format").status == "fail"
+
+
+@pytest.mark.parametrize(("said", "number"), [
+    ("六八三四，二七五……不对不对，是二七九一。", "68342791"),
+    ("137 1658 3204 哦不是最后是3240", "13716583240"),  # as a recognizer writes it
+    ("一三九……哦不对，一三六，一三六零三一二七七八九。", "13603127789"),  # all said again
+    ("一三五一二三四五六七八，地址不对，是五零二。", "13512345678"),  # corrects something else
+    ("十二号楼不对是十三号楼，电话一三五一二三四五六七八。", "13512345678"),
+])
+def test_the_number_a_resident_ends_up_giving(said, number) -> None:
+    from qa_audit.dialogue import phone_in
+
+    assert phone_in(said) == number
