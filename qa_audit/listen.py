@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
     from qa_audit.phrasebook import Phrasebook
-    from qa_audit.records import CallAudit, Evidence, Role, Ticket, Transcript, Utterance
+    from qa_audit.records import (CallAudit, Evidence, ItemResult, Role, Ticket, Transcript,
+                                  Utterance)
 
 # Bump when listening decides differently, so stored audits are redone.
 VERSION = 1
@@ -39,12 +40,6 @@ VERSION = 1
 # a fifth of a second, and a clipped syllable would count against every text alike.
 _PAD_S = 0.25
 _PUNCTUATION = re.compile(r"[\s，,。.？?！!：:；;、…\-—~～\"'“”‘’（）()]+")
-# Margins (nats) of loglik(expected text) - loglik(heard text): at or above ACCEPT, the
-# recording is taken to say the expected text (the recognizer misheard it); below REJECT,
-# it is taken not to. Between them a person listens. scripts/calibrate_listen.py measures
-# them on right and wrong tickets.
-ACCEPT_MARGIN = -3.0
-REJECT_MARGIN = -6.0
 _DIGIT_LIKE = {"幺": "一", "洞": "零", "〇": "零", "两": "二"}
 
 
@@ -66,6 +61,7 @@ class Listener:
     _tokenizer: Any = field(default=None, repr=False)
     _encoded: dict[tuple[str, float, float], tuple[Any, int]] = field(default_factory=dict,
                                                                         repr=False)
+    _weights: dict[tuple, Weight] = field(default_factory=dict, repr=False)
 
     def stream(self, role: Role) -> np.ndarray:
         """The audio a party is heard on: their channel of a stereo call, else the mix."""
@@ -102,6 +98,13 @@ class Listener:
     def weigh(self, role: Role, start: float, end: float,
               reading: tuple[str, str, str]) -> Weight:
         """How `prefix + part + suffix` fits what `role` said in [start, end]."""
+        key = (role, round(start, 2), round(end, 2), reading)
+        if key not in self._weights:
+            self._weights[key] = self._weigh(role, start, end, reading)
+        return self._weights[key]
+
+    def _weigh(self, role: Role, start: float, end: float,
+               reading: tuple[str, str, str]) -> Weight:
         encoded, frames = self._encode(role, start, end)
         prefix, part, suffix = (self.tokenizer.encode(written_as_spoken(x)) if x else []
                                 for x in reading)
@@ -180,12 +183,20 @@ class Weight:
 # no greeting with a part left out, reached them.
 ACCEPT_FACT = -4.5
 ACCEPT_SCRIPT = -6.0
+# Nats by which a digit the recognizer dropped must fit better than any other digit there.
+DIGIT_MARGIN = 2.0
 _LISTENED = "复听录音"
 
 
 def heard(listener: Listener, utterances: Sequence[Utterance], expected: str) -> float | None:
     """How surely `expected` is somewhere in what was said in `utterances` (one party's,
-    heard as one stretch): the weakest token of its best-fitting reading, or None."""
+    heard as one stretch): the weakest token of its best-fitting reading, or None.
+
+    A reading whose replaced stretch the recognizer wrote with digits `expected` could not
+    have (see _could_be) is not weighed. Where the recognizer dropped a digit, the audio there
+    is unclear, and any digit may fit about as well as the right one: the expected digit must
+    fit clearly better (DIGIT_MARGIN) than every other digit in its place, or the reading
+    counts as not heard."""
     if not utterances or not expected:
         return None
     role = utterances[0].role
@@ -193,11 +204,51 @@ def heard(listener: Listener, utterances: Sequence[Utterance], expected: str) ->
     start, end = min(u.start for u in utterances), max(u.end for u in utterances)
     if end - start > 28.0:
         return None
-    if written_as_spoken(expected) in written_as_spoken(text):
+    said = written_as_spoken(text)
+    if written_as_spoken(expected) in said:
         return 0.0  # heard as expected already: nothing to doubt in this stretch
-    weakest = [listener.weigh(role, start, end, r).weakest
-               for r in expected_readings(text, expected)]
-    return max(weakest) if weakest else None
+    best: float | None = None
+    for prefix, part, suffix in expected_readings(text, expected):
+        stretch = said[len(prefix):len(said) - len(suffix)]
+        if not _could_be(stretch, expected):
+            continue
+        weakest = listener.weigh(role, start, end, (prefix, part, suffix)).weakest
+        if best is not None and weakest <= best:
+            continue
+        rivals = _rivals(stretch, part)
+        if rivals is None:
+            continue
+        total = listener.weigh(role, start, end, (prefix, part, suffix)).total
+        if any(listener.weigh(role, start, end, (prefix, rival, suffix)).total
+               > total - DIGIT_MARGIN for rival in rivals):
+            continue
+        best = weakest
+    return best
+
+
+def _rivals(stretch: str, part: str) -> list[str] | None:
+    """`part` (spoken digits) with each digit the recognizer may have dropped from `stretch`
+    replaced by each other digit; None when too many were dropped to weigh."""
+    from qa_audit.normalize import digits_only
+
+    names = "零一二三四五六七八九"
+    got = digits_only(stretch)
+    places = [i for i, ch in enumerate(part) if ch in names]
+    digits = "".join(part[i] for i in places)
+    if len(got) >= len(digits):
+        return []
+
+    def subsequence(short: str, long: str) -> bool:
+        it = iter(long)
+        return all(ch in it for ch in short)
+
+    heard_digits = "".join(names[int(d)] for d in got)
+    dropped = [i for n, i in enumerate(places)
+               if subsequence(heard_digits, digits[:n] + digits[n + 1:])]
+    if len(dropped) > 3:
+        return None
+    return [part[:i] + other + part[i + 1:] for i in dropped for other in names
+            if other != part[i]]
 
 
 def _facts_said(transcript: Transcript, evidence: Sequence[Evidence]) -> list[list[Utterance]]:
@@ -209,17 +260,17 @@ def _facts_said(transcript: Transcript, evidence: Sequence[Evidence]) -> list[li
     return [[u] for u in cited] + [[u] for u in said if u not in cited]
 
 
-def _could_be(said: Sequence[Utterance], fact: str) -> bool:
-    """Whether what the recognizer wrote could be the fact with some of it missed: the
-    digits heard are the fact's digits with some dropped (a recognizer drops digits it
-    cannot make out; one it heard as another is a difference the audio must not overrule),
-    and at least half of them were heard."""
+def _could_be(stretch: str, fact: str) -> bool:
+    """Whether the recognizer's writing of a stretch could be the fact with some of it
+    missed: the digits heard are the fact's digits with some dropped (a recognizer drops
+    digits it cannot make out; one it heard as another is a difference the audio must not
+    overrule), and at least half of them were heard."""
     from qa_audit.normalize import digits_only
 
     want = digits_only(fact)
     if not want:
         return True
-    got = digits_only("".join(u.text for u in said))
+    got = digits_only(stretch)
     it = iter(want)
     return 2 * len(got) >= len(want) and all(ch in it for ch in got)
 
@@ -239,46 +290,107 @@ def _expected_facts(check: str, ticket: Ticket) -> list[str]:
     return []
 
 
+_FACT_OF = {"ticket.phone": "phone", "ticket.name": "name", "ticket.address": "address"}
+_READBACK_OF = {f"readback.{fact}": check for check, fact in _FACT_OF.items()}
+
+
+def _best_hearing(listener: Listener, candidates: Sequence[Sequence[Utterance]],
+                  fact: str) -> tuple[float, Sequence[Utterance]] | None:
+    """The candidate stretch in which `fact` is heard most surely, and how surely."""
+    found = [(w, said) for said in candidates if (w := heard(listener, said, fact)) is not None]
+    return max(found, key=lambda f: f[0]) if found else None
+
+
+def _problem_words(phrasebook: Phrasebook, ticket: Ticket) -> list[str]:
+    """Words a resident says for the ticket's kind of problem, when the ticket's own
+    description does not name another kind (a leak filed as 不热 is not let through)."""
+    kinds = phrasebook.repair.facts.problem_kinds
+    words = kinds.get((ticket.category or "").strip(), [])
+    described = {k for k, ws in kinds.items() if any(w in (ticket.description or "") for w in ws)}
+    if described and (ticket.category or "").strip() not in described:
+        return []
+    return [w for w in words if len(w) >= 2]
+
+
 def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
             phrasebook: Phrasebook, ticket: Ticket | None,
             standards: dict[str, str]) -> list[str]:
-    """Listen again where the recognizer left an item in `review`: a ticket's phone, name or
-    address, and the greeting and closing (`standards`: item check -> the standard text for
-    this call). An item whose expected text the recording surely says becomes `pass`, with
-    the weight in its reason; nothing becomes `fail` this way (a fine needs what the
-    scorer's own rules ask). Returns the ids of the items changed."""
+    """Listen again where the recognizer left doubt, and turn into `pass` what the recording
+    surely says. Weighed: a ticket's phone, name, address and kind of problem in `review`
+    against what the resident said; the agent's read-back of a phone, name or address in
+    `review` or `fail` once the ticket's value is known to be what the resident said; the
+    greeting and closing in `review` against their standard text (`standards`: item check
+    -> the standard text for this call). Nothing becomes `fail` this way: a fail and a fine
+    need what the scorer's own rules ask. Returns the ids of the items changed."""
     form = phrasebook.forms.get(audit.form)
     checks = {i.id: i.check for i in form.items} if form else {}
+    by_check = {checks.get(i.id, ""): i for i in audit.items}
+    customer = [[u] for u in transcript.utterances if u.role == "customer"]
+    heard_at: dict[str, Sequence[Utterance]] = {}  # fact -> where the resident said it
+    passed: set[str] = set()  # facts whose ticket value the scorer found in the call
     changed = []
-    for item in audit.items:
-        check = checks.get(item.id, "")
-        if item.status != "review":
-            continue
-        if check in standards:
-            agent = [u for u in transcript.utterances if u.role == "agent"
-                     and any(abs(u.start - e.start) < 0.05 for e in item.evidence)]
-            surely = heard(listener, agent, standards[check])
-            if surely is None or surely < ACCEPT_SCRIPT:
-                continue
-            note = f"{_LISTENED}：标准用语「{standards[check]}」与录音相符"
-        elif check in ("ticket.phone", "ticket.name", "ticket.address") and ticket is not None:
-            facts = _expected_facts(check, ticket)
-            found = []
-            for fact in facts:
-                best = max((w for said in _facts_said(transcript, item.evidence)
-                            if _could_be(said, fact)
-                            and (w := heard(listener, said, fact)) is not None), default=None)
-                if best is None or best < ACCEPT_FACT:
-                    break
-                found.append(fact)
-            if not facts or len(found) < len(facts):
-                continue
-            note = f"{_LISTENED}：住户说的是工单上的「{'，'.join(facts)}」，识别有误"
-        else:
-            continue
+
+    def settle(item: ItemResult, note: str) -> None:
         item.status, item.points = "pass", item.max_points
         item.reason = f"{note}（原判：{item.reason}）"
         changed.append(item.id)
+
+    # The ticket first: a read-back is weighed against a ticket value the resident said.
+    for check, fact in _FACT_OF.items():
+        item = by_check.get(check)
+        if item is None or ticket is None:
+            continue
+        values = _expected_facts(check, ticket)
+        if item.status == "pass":
+            passed.add(fact)
+            continue
+        if item.status != "review" or not values:
+            continue
+        if check == "ticket.address" and "小区" not in item.reason and len(values) > 1:
+            # Only the house numbers are in doubt: the scorer found the community said.
+            values = values[1:]
+        cited = _facts_said(transcript, item.evidence)
+        hearings = [_best_hearing(listener, cited, value) for value in values]
+        if all(h is not None and h[0] >= ACCEPT_FACT for h in hearings):
+            heard_at[fact] = hearings[-1][1]  # type: ignore[index]
+            settle(item, f"{_LISTENED}：住户说的是工单上的「{'，'.join(values)}」，识别有误")
+    for check, ticket_check in _READBACK_OF.items():
+        item = by_check.get(check)
+        fact = _FACT_OF[ticket_check]
+        if item is None or item.status not in ("review", "fail") or ticket is None:
+            continue
+        values = _expected_facts(ticket_check, ticket)
+        if fact in passed and fact not in heard_at and values:
+            place = _best_hearing(listener, customer, values[-1])
+            if place is not None and place[0] >= ACCEPT_FACT:
+                heard_at[fact] = place[1]
+        if fact not in heard_at:
+            continue
+        said = heard_at[fact][0]
+        after = [u for u in transcript.utterances if u.role == "agent" and u.start >= said.end]
+        candidates = [[u] for u in after[:3]]
+        hearings = [_best_hearing(listener, candidates, value) for value in values]
+        if all(h is not None and h[0] >= ACCEPT_FACT for h in hearings):
+            settle(item, f"{_LISTENED}：坐席跟读了「{'，'.join(values)}」")
+    item = by_check.get("ticket.problem")
+    if item is not None and item.status == "review" and ticket is not None:
+        words = _problem_words(phrasebook, ticket)
+        cited = [[u] for u in transcript.utterances if u.role == "customer"
+                 and any(abs(u.start - e.start) < 0.05 for e in item.evidence)] or customer[:3]
+        hearings = [(h[0], word) for word in words
+                    if (h := _best_hearing(listener, cited, word)) is not None]
+        best = max(hearings, default=None)
+        if best is not None and best[0] >= ACCEPT_FACT:
+            settle(item, f"{_LISTENED}：住户说了「{best[1]}」，与工单类别「{ticket.category}」一致")
+    for check, standard in standards.items():
+        item = by_check.get(check)
+        if item is None or item.status != "review":
+            continue
+        agent = [u for u in transcript.utterances if u.role == "agent"
+                 and any(abs(u.start - e.start) < 0.05 for e in item.evidence)]
+        surely = heard(listener, agent, standard)
+        if surely is not None and surely >= ACCEPT_SCRIPT:
+            settle(item, f"{_LISTENED}：标准用语「{standard}」与录音相符")
     if changed:
         audit.score = round(sum(i.points for i in audit.items), 2)
         audit.provenance["listened"] = changed

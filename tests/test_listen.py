@@ -117,11 +117,16 @@ def test_the_real_model_hears_the_tickets_phone_and_not_a_wrong_one_or_a_wrong_a
     # The resident's phone (37.8-40.0 s) as the recognizer might write it, a digit dropped.
     said = [Utterance(role="customer", start=37.7, end=39.7, text="1390512846")]
     assert heard(listener, said, "13905172846") >= ACCEPT_FACT
-    assert heard(listener, said, "13915172846") < ACCEPT_FACT  # one digit off
+    # One digit off where the recognizer heard it: not the number the resident said.
+    assert (heard(listener, said, "13905172346") or -99) < ACCEPT_FACT
+    # One digit off where the recognizer dropped it (the audio is unclear there, and other
+    # digits fit nearly as well): the right digit must win clearly, so a wrong one is not heard.
+    assert heard(listener, said, "13905112846") is None
+    assert (heard(listener, said, "13905102846") or -99) < ACCEPT_FACT
     greeting = [Utterance(role="agent", start=0.6, end=6.1,
                           text="你好大龙公断报修三零一号为您服务,请问您有什么问题?")]
     assert heard(listener, greeting, "您好，大龙供暖报修，301号为您服务，请问您有什么问题？") \
         >= ACCEPT_SCRIPT
-    assert heard(listener, greeting, "您好，大龙供暖报修，305号为您服务，请问您有什么问题？") \
-        < ACCEPT_SCRIPT
-    assert heard(listener, greeting, "您好，大龙供暖报修，请问您有什么问题？") < ACCEPT_SCRIPT
+    for wrong in ("您好，大龙供暖报修，305号为您服务，请问您有什么问题？",  # another agent's id
+                  "您好，大龙供暖报修，请问您有什么问题？"):  # no id, no 为您服务
+        assert (heard(listener, greeting, wrong) or -99) < ACCEPT_SCRIPT
