@@ -3,8 +3,12 @@
 Three kinds of evidence are combined per turn:
 - the words: the agent says the phrasebook's greeting, questions and closing and reads
   back what the resident said; the resident says 我家… and answers questions briefly;
-- the voices: each turn's pitch (F0), spectral centre and cepstrum; the turns with clear
-  words seed two voice groups, weighted by what tells those two voices apart;
+- the voices: frame by frame (10 ms), the spectral envelope (mel-cepstrum, which moves
+  with the speaker's vocal tract: another person, or the same voice pitch-shifted) and the
+  level (each party's side of the line has its own gain); the turns with clear words
+  seed the two voices, and a linear discriminant learnt on their frames (thousands, where
+  a call has a few dozen turns) scores every turn, a short 好 included, with as much
+  evidence as its frames carry;
 - the conversation: parties take turns.
 A Viterbi path over the turns picks the roles. The confidence is how well the voices
 predict the words of a turn whose words they were not shown (Cohen's kappa, held out
@@ -27,14 +31,17 @@ from rapidfuzz import fuzz
 from qa_audit.normalize import normalize
 from qa_audit.records import Role
 
-# F0 search range: adult voices, both sexes.
-_F0_MIN, _F0_MAX = 60.0, 400.0
-_FRAME_S, _HOP_S = 0.04, 0.01
-_VOICED_PEAK = 0.45  # normalized autocorrelation at the pitch lag for a frame to count
-_MIN_VOICED_FRAMES = 8  # fewer (a short 对) and the turn has no reliable voice features
-_BAND_HZ, _MEL_BANDS = (250.0, 3400.0), 24  # the telephone band, whatever the file's rate
-_CEPSTRA = 12  # c1..c12: the spectral envelope; c0 (loudness) says nothing of the voice
-# Cue strength from which a turn's words seed its side of the voice clustering.
+_FRAME_S, _HOP_S = 0.025, 0.01
+_MIN_SPEECH_FRAMES = 10  # fewer and a turn has no voice features
+_SPEECH_RANGE_DB = 20.0  # frames this far under a turn's loud ones are pauses, not voice
+_BAND_HZ, _MEL_BANDS = (200.0, 3700.0), 40  # the telephone band, whatever the file's rate
+_CEPSTRA = 20  # c1..c20: the spectral envelope
+_SHRINK = 1e-3  # of the mean variance, added to the frames' covariance
+# Frames per independent observation (neighbouring 10 ms frames overlap and share a sound),
+# and the least spread of a voice's turn scores (what is said moves a turn's mean).
+_FRAMES_PER_INDEPENDENT = 5.0
+_MIN_TURN_SPREAD = 0.2
+# Cue strength from which a turn's words seed its side of the voice model.
 _SEED_CUE = 0.5
 # Evidence (sum of cue strengths of the checked turns) needed for full confidence, and the
 # held-out agreement (kappa: 0 is chance, 1 perfect) below which the voices are not used.
@@ -47,7 +54,6 @@ _READBACK_MIN_CHARS = 3
 _MAX_VOICE_EVIDENCE = 2.0
 _WORD_WEIGHT = 3.0
 _SWITCH = 0.55
-_RIDGE = 3.0  # in standardized units, see two_speakers
 _CLAUSE_MIN_CHARS = 5  # script clauses this long are matched fuzzily, shorter ones exactly
 _CLAUSE_BREAKS = re.compile(r"[，,。.？?！!：:；;、\s]+")
 _PLACEHOLDER = re.compile(r"[xX]{3,}")  # 请您随时拨打XXXXXXX
@@ -81,17 +87,18 @@ def assign_roles(turns: Sequence[Turn], samples: np.ndarray | None,
     if not turns:
         return RoleAssignment([], 1.0, "none")
     cues = word_cues([t.text for t in turns], agent_phrases)
-    features = [voice_features(samples, t.start, t.end, sample_rate)
-                if samples is not None else None for t in turns]
-    voiced = [i for i, f in enumerate(features) if f is not None]
+    frames = [frame_features(samples, t.start, t.end, sample_rate)
+              if samples is not None else None for t in turns]
+    voiced = [i for i, f in enumerate(frames) if f is not None]
     if len(voiced) >= 3 and np.any(np.abs(cues[voiced]) >= _SEED_CUE):
-        matrix = np.array([features[i] for i in voiced])
-        _, _, leaning = two_speakers(matrix, _seeds(cues[voiced]))
-        agreement, weight = _held_out_agreement(matrix, cues[voiced])
+        heard = _Frames.of([frames[i] for i in voiced])
+        agreement, weight, held_out = _held_out_agreement(heard, cues[voiced])
         confidence = agreement * min(1.0, weight / _FULL_EVIDENCE)
         if agreement >= _MIN_AGREEMENT:
             voices = np.zeros(len(turns))
-            voices[voiced] = leaning
+            # The voices count as far as they were found right on held-out turns (and
+            # never for more than _MAX_VOICE_EVIDENCE, see _most_likely_roles).
+            voices[voiced] = agreement * _voice_evidence(heard, cues[voiced], held_out)
             return _by_voices(cues, voices, confidence, agreement)
     return RoleAssignment(_most_likely_roles(cues, np.zeros(len(turns))), _TEXT_ONLY_CONFIDENCE,
                           "words", "roles guessed from the words only (the voices do not "
@@ -167,53 +174,6 @@ def _script_clauses(agent_phrases: tuple[str, ...]) -> list[str]:
     return sorted(c for c in clauses if c)
 
 
-def voice_features(samples: np.ndarray, start: float, end: float,
-                   sample_rate: int = 16000) -> np.ndarray | None:
-    """A turn's voice: [median log2 F0, log spectral centre, mean cepstrum c1..c12] over
-    its voiced frames; None when the turn is too short to tell (对, 嗯)."""
-    segment = samples[int(start * sample_rate):int(end * sample_rate)].astype(np.float64)
-    frame, hop = int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate)
-    if len(segment) < frame + hop * _MIN_VOICED_FRAMES:
-        return None
-    count = 1 + (len(segment) - frame) // hop
-    index = np.arange(frame)[None, :] + hop * np.arange(count)[:, None]
-    frames = segment[index] * np.hanning(frame)[None, :]
-    energy = np.sum(frames ** 2, axis=1)
-    if not np.any(energy > 0):
-        return None
-    frames = frames[energy > 0.1 * np.median(energy[energy > 0])]
-    if len(frames) < _MIN_VOICED_FRAMES:
-        return None
-    size = 1 << int(np.ceil(np.log2(2 * frame)))
-    power = np.abs(np.fft.rfft(frames, size, axis=1)) ** 2
-    autocorr = np.fft.irfft(power, size, axis=1)[:, :frame]
-    autocorr /= np.maximum(autocorr[:, :1], 1e-12)
-    low, high = int(sample_rate / _F0_MAX), int(sample_rate / _F0_MIN)
-    best = np.argmax(autocorr[:, low:high], axis=1)
-    voiced = autocorr[np.arange(len(best)), best + low] >= _VOICED_PEAK
-    if np.count_nonzero(voiced) < _MIN_VOICED_FRAMES:
-        return None
-    f0 = sample_rate / (best[voiced] + low)
-    power = power[voiced]
-    freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
-    centre = np.sum(power * freqs, axis=1) / np.maximum(np.sum(power, axis=1), 1e-12)
-    return np.concatenate([[np.median(np.log2(f0)), np.log2(np.median(centre) + 1.0)],
-                           _mean_cepstrum(power, freqs)])
-
-
-def _mean_cepstrum(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
-    """Mean mel-cepstrum c1..c12 over the telephone band: the shape of the vocal tract."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(_BAND_HZ[0]), _hz_to_mel(_BAND_HZ[1]),
-                                   _MEL_BANDS + 2))
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    filters = np.maximum(0.0, np.minimum((freqs - lower) / (centre - lower),
-                                         (upper - freqs) / (upper - centre)))
-    log_mel = np.log(power @ filters.T + 1e-10)
-    bands = np.arange(_MEL_BANDS)
-    dct = np.cos(np.pi / _MEL_BANDS * (bands[None, :] + 0.5) * np.arange(1, _CEPSTRA + 1)[:, None])
-    return (log_mel @ dct.T).mean(axis=0)
-
-
 def _hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
     return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
 
@@ -222,70 +182,107 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
 
 
-def two_speakers(features: np.ndarray, seeds: np.ndarray | None = None,
-                 iterations: int = 50) -> tuple[np.ndarray, float, np.ndarray]:
-    """Two voices among the turns: (labels 0/1, separation, leaning); label 1 is the
-    agent's side, and `leaning` says per turn how far it is nearer that side's centre than
-    the other's, in units of the spread within the groups.
-
-    With `seeds` (1 = agent-like words, -1 = resident-like, 0 = no cue) the features are
-    weighted by how well they tell the seeded turns apart (a diagonal linear
-    discriminant: which features differ between these two voices is different in every
-    call), and the turns are split in two along that direction, starting from the seeds.
-    Without seeds, along the main axis of variation. Separation is the gap between the
-    two groups along that line over the spread within them.
-    """
-    scale = features.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    points = (features - features.mean(axis=0)) / scale
-    if seeds is not None and np.any(seeds != 0):
-        agent = points[seeds > 0] if np.any(seeds > 0) else points[seeds >= 0]
-        resident = points[seeds < 0] if np.any(seeds < 0) else points[seeds <= 0]
-        if len(agent) == 0 or len(resident) == 0:
-            return np.ones(len(points), dtype=int), 0.0, np.zeros(len(points))
-        spread = (_variance(agent) * len(agent) + _variance(resident) * len(resident)) \
-            / (len(agent) + len(resident))
-        # The ridge keeps a feature that happens to be constant among few seeds from
-        # taking over.
-        direction = (agent.mean(axis=0) - resident.mean(axis=0)) / (spread + _RIDGE)
-    else:
-        direction = np.linalg.svd(points, full_matrices=False)[2][0]
-    projected = points @ (direction / max(float(np.linalg.norm(direction)), 1e-12))
-    if seeds is not None and np.any(seeds != 0):
-        centres = np.array([projected[seeds < 0].mean() if np.any(seeds < 0)
-                            else projected[seeds <= 0].mean(),
-                            projected[seeds > 0].mean() if np.any(seeds > 0)
-                            else projected[seeds >= 0].mean()])
-    else:
-        centres = np.array([projected.min(), projected.max()])
-    labels = (np.abs(projected - centres[1]) < np.abs(projected - centres[0])).astype(int)
-    for _ in range(iterations):
-        for k in (0, 1):
-            if np.any(labels == k):
-                centres[k] = projected[labels == k].mean()
-        new_labels = (np.abs(projected - centres[1]) < np.abs(projected - centres[0])).astype(int)
-        if np.array_equal(new_labels, labels):
-            break
-        labels = new_labels
-    if np.all(labels == labels[0]):
-        return labels, 0.0, np.zeros(len(points))
-    within = max(float(np.sqrt((projected[labels == 0].var()
-                                + projected[labels == 1].var()) / 2)), 1e-3)
-    leaning = (np.abs(projected - centres[0]) - np.abs(projected - centres[1])) / within
-    return labels, float(abs(centres[1] - centres[0]) / within), leaning
+def frame_features(samples: np.ndarray, start: float, end: float,
+                   sample_rate: int = 16000) -> np.ndarray | None:
+    """A turn's voice, frame by frame: per 25 ms frame of speech (within _SPEECH_RANGE_DB
+    of the turn's loud frames), the mel-cepstrum c1..c20 over the telephone band (the
+    vocal tract's shape) and the level (the line: each party's side of a call has its
+    own gain). None when the turn holds too few frames to tell (a short 嗯)."""
+    segment = samples[int(start * sample_rate):int(end * sample_rate)].astype(np.float64)
+    frame, hop = int(_FRAME_S * sample_rate), int(_HOP_S * sample_rate)
+    if len(segment) < frame + hop * _MIN_SPEECH_FRAMES:
+        return None
+    count = 1 + (len(segment) - frame) // hop
+    index = np.arange(frame)[None, :] + hop * np.arange(count)[:, None]
+    frames = segment[index] * np.hamming(frame)[None, :]
+    level = 10.0 * np.log10(np.sum(frames ** 2, axis=1) + 1e-12)
+    speech = level > np.percentile(level, 90) - _SPEECH_RANGE_DB
+    if np.count_nonzero(speech) < _MIN_SPEECH_FRAMES or not np.any(level > -110):
+        return None
+    size = 1 << int(np.ceil(np.log2(frame)))
+    power = np.abs(np.fft.rfft(frames[speech], size, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
+    return np.hstack([_cepstrum(power, freqs), level[speech, None] / 10.0])
 
 
-def _variance(points: np.ndarray) -> np.ndarray:
-    return points.var(axis=0) if len(points) > 1 else np.zeros(points.shape[1])
+def _cepstrum(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Mel-cepstrum c1..c20 per frame over the telephone band."""
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(_BAND_HZ[0]), _hz_to_mel(_BAND_HZ[1]),
+                                   _MEL_BANDS + 2))
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    filters = np.maximum(0.0, np.minimum((freqs - lower) / (centre - lower),
+                                         (upper - freqs) / (upper - centre)))
+    log_mel = np.log(power @ filters.T + 1e-10)
+    bands = np.arange(_MEL_BANDS)
+    dct = np.cos(np.pi / _MEL_BANDS * (bands[None, :] + 0.5)
+                 * np.arange(1, _CEPSTRA + 1)[:, None])
+    return log_mel @ dct.T
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """The frames of each turn, summed: (count, sum, sum of outer products) per turn, so
+    that a voice model of any set of turns costs the same however long the call."""
+
+    counts: np.ndarray  # (turns,)
+    sums: np.ndarray  # (turns, features)
+    scatters: np.ndarray  # (turns, features, features)
+
+    @classmethod
+    def of(cls, frames: Sequence[np.ndarray]) -> _Frames:
+        return cls(np.array([len(f) for f in frames], dtype=float),
+                   np.array([f.sum(axis=0) for f in frames]),
+                   np.array([f.T @ f for f in frames]))
+
+    def pooled(self, chosen: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(count, mean, covariance) of the frames of the chosen turns."""
+        count = float(self.counts[chosen].sum())
+        mean = self.sums[chosen].sum(axis=0) / count
+        return count, mean, self.scatters[chosen].sum(axis=0) / count - np.outer(mean, mean)
+
+
+@dataclass(frozen=True)
+class _VoiceModel:
+    """Two voices told apart frame by frame (a linear discriminant): a frame's score is
+    positive on the agent's side, in units of the spread of frames within a voice."""
+
+    direction: np.ndarray
+    middle: np.ndarray
+
+    def scores(self, frames: _Frames) -> np.ndarray:
+        """Each turn's mean frame score."""
+        return (frames.sums / frames.counts[:, None] - self.middle) @ self.direction
+
+
+def _voice_model(frames: _Frames, sides: np.ndarray) -> _VoiceModel | None:
+    """The discriminant between the frames of the turns on the agent's side (sides > 0)
+    and the resident's (< 0); None without enough of both.
+
+    Frames, not turn averages: a call has a few dozen turns but thousands of frames, enough
+    to learn which features tell these two voices apart (which is different in every call)
+    and how they vary together; a turn's average mostly says what was said."""
+    agent, resident = sides > 0, sides < 0
+    dimension = frames.sums.shape[1]
+    if min(frames.counts[agent].sum(), frames.counts[resident].sum()) < 2 * dimension:
+        return None
+    n_a, mean_a, cov_a = frames.pooled(agent)
+    n_r, mean_r, cov_r = frames.pooled(resident)
+    spread = (cov_a * n_a + cov_r * n_r) / (n_a + n_r)
+    spread += _SHRINK * np.trace(spread) / dimension * np.eye(dimension)
+    direction = np.linalg.solve(spread, mean_a - mean_r)
+    within = np.sqrt(max(float(direction @ spread @ direction), 1e-18))
+    return _VoiceModel(direction / within, (mean_a + mean_r) / 2)
 
 
 def _seeds(cues: np.ndarray) -> np.ndarray:
     return np.where(np.abs(cues) >= _SEED_CUE, np.sign(cues), 0.0)
 
 
-def _held_out_agreement(matrix: np.ndarray, cues: np.ndarray) -> tuple[float, float]:
+def _held_out_agreement(frames: _Frames, cues: np.ndarray
+                        ) -> tuple[float, float, np.ndarray]:
     """How far the voices put a turn where its words say it belongs, when that turn's
-    words are hidden from the clustering: (Cohen's kappa, weight of evidence checked).
+    words are hidden from the voice model: (Cohen's kappa, weight of evidence checked,
+    each turn's held-out voice score; NaN where it was not held out).
 
     Seeding with a turn's own cue would make it agree by construction; holding it out
     keeps the check honest. Kappa, not raw agreement: the agent says most of the cued
@@ -294,26 +291,56 @@ def _held_out_agreement(matrix: np.ndarray, cues: np.ndarray) -> tuple[float, fl
     said_agent: list[bool] = []
     heard_agent: list[bool] = []
     weights: list[float] = []
+    held_out = np.full(len(cues), np.nan)
+    seeds = _seeds(cues)
     for i in np.flatnonzero(np.abs(cues) >= 0.3):
-        held_out = cues.copy()
-        held_out[i] = 0.0
-        seeds = _seeds(held_out)
-        if not np.any(seeds):
+        others = seeds.copy()
+        others[i] = 0.0
+        model = _voice_model(frames, others)
+        if model is None:
             continue
-        # The seeds alone decide (no refinement over the other turns): a nearest-centre
-        # classifier checked on the one turn it was not given.
-        labels, _, _ = two_speakers(matrix, seeds, iterations=0)
+        held_out[i] = model.scores(frames)[i]
         said_agent.append(bool(cues[i] > 0))
-        heard_agent.append(bool(labels[i] == 1))
+        heard_agent.append(bool(held_out[i] > 0))
         weights.append(abs(float(cues[i])))
     if not weights:
-        return 0.0, 0.0
+        return 0.0, 0.0, held_out
     w = np.array(weights) / np.sum(weights)
     said, heard = np.array(said_agent), np.array(heard_agent)
     observed = float(np.sum(w[said == heard]))
     expected = float(np.sum(w[said]) * np.sum(w[heard]) + np.sum(w[~said]) * np.sum(w[~heard]))
     kappa = (observed - expected) / (1.0 - expected) if expected < 1.0 - 1e-9 else 0.0
-    return max(0.0, kappa), float(np.sum(weights))
+    return max(0.0, kappa), float(np.sum(weights)), held_out
+
+
+def _voice_evidence(frames: _Frames, cues: np.ndarray,
+                    held_out: np.ndarray) -> np.ndarray:
+    """Per turn, in nats: how much more likely its frames are the agent's voice than the
+    resident's (+) or the other way (-).
+
+    A seeded turn is scored by the model that was not shown its words (held_out), the
+    others by the model of all seeds. A turn's mean score varies with what was said (a
+    spread that does not shrink with length) and, on a short turn, with its few frames:
+    the evidence is the Gaussian log-odds between the two voices' turn scores under both.
+    """
+    seeds = _seeds(cues)
+    model = _voice_model(frames, seeds)
+    if model is None:
+        return np.zeros(len(cues))
+    scores = model.scores(frames)
+    honest = np.where(np.isnan(held_out), scores, held_out)
+    counted = (seeds != 0) & ~np.isnan(held_out)
+    agent, resident = honest[counted & (seeds > 0)], honest[counted & (seeds < 0)]
+    if len(agent) < 2 or len(resident) < 2:
+        return np.zeros(len(cues))
+    gap = float(agent.mean() - resident.mean())
+    if gap <= 0:
+        return np.zeros(len(cues))  # the voices do not follow the words at all
+    middle = float(agent.mean() + resident.mean()) / 2
+    noise = _FRAMES_PER_INDEPENDENT / frames.counts
+    residual = np.concatenate([agent - agent.mean(), resident - resident.mean()])
+    between = max(float(np.mean(residual ** 2) - np.mean(noise[counted])), _MIN_TURN_SPREAD ** 2)
+    return gap * (honest - middle) / (between + noise)
 
 
 def _by_voices(cues: np.ndarray, voices: np.ndarray, confidence: float,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from qa_audit.asr_model import ModelSource
 
 # Bump when the way transcripts are made changes, so cached ones are not reused.
-_PIPELINE_VERSION = 2
+_PIPELINE_VERSION = 3
 # Full-width punctuation is three byte-tokens in Whisper's vocabulary; in a prompt it makes
 # the model emit broken byte sequences (Ｇ for ？). 、 is one token and keeps words apart.
 _PROMPT_BREAKS = re.compile(r"[，,。.？?！!：:；;\s]+")
