@@ -88,7 +88,9 @@ def normalize(text: str) -> str:
     text = to_simplified(text)
     text = numbers_to_digits(text)
     text = _NOT_WORD.sub("", text)
-    return text.lower()
+    # Once more: taking punctuation out may join what were lone characters into a number
+    # ("洞？洞" -> 洞洞 -> 00), and normalizing again must not change the result.
+    return numbers_to_digits(text).lower()
 
 
 @lru_cache(maxsize=65536)
