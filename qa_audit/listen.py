@@ -312,12 +312,23 @@ def _problem_words(phrasebook: Phrasebook, ticket: Ticket) -> list[str]:
     return [w for w in words if len(w) >= 2]
 
 
+def _likely_phrases(heard_text: str, question: Any, limit: int = 3) -> list[str]:
+    """The question's wordings (of four characters or more) closest to what was heard."""
+    from rapidfuzz import fuzz, process
+
+    phrases = [p for p in [question.label, *question.phrases] if len(p) >= 4]
+    found = process.extract(written_as_spoken(heard_text), phrases, scorer=fuzz.partial_ratio,
+                            limit=limit)
+    return [p for p, _, _ in found]
+
+
 def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
             phrasebook: Phrasebook, ticket: Ticket | None,
             standards: dict[str, str]) -> list[str]:
     """Listen again where the recognizer left doubt, and turn into `pass` what the recording
     surely says. Weighed: a ticket's phone, name, address and kind of problem in `review`
-    against what the resident said; the agent's read-back of a phone, name or address in
+    against what the resident said; a question the agent may have asked (`review`) against
+    its wordings; the agent's read-back of a phone, name or address in
     `review` or `fail` once the ticket's value is known to be what the resident said; the
     greeting and closing in `review` against their standard text (`standards`: item check
     -> the standard text for this call). Nothing becomes `fail` this way: a fail and a fine
@@ -382,6 +393,21 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
         best = max(hearings, default=None)
         if best is not None and best[0] >= ACCEPT_FACT:
             settle(item, f"{_LISTENED}：住户说了「{best[1]}」，与工单类别「{ticket.category}」一致")
+    script = phrasebook.scripts.get(audit.call_type)
+    questions = getattr(script, "questions", {}) or {}
+    for item in audit.items:
+        check = checks.get(item.id, "")
+        question = questions.get(check.removeprefix("asked.")) if check.startswith("asked.") \
+            else None
+        if question is None or item.status != "review":
+            continue
+        asking = [u for u in transcript.utterances if u.role == "agent"
+                  and any(abs(u.start - e.start) < 0.05 for e in item.evidence)]
+        phrase = next((p for u in asking for p in _likely_phrases(u.text, question)
+                       if (w := heard(listener, [u], p)) is not None and w >= ACCEPT_FACT),
+                      None)
+        if phrase is not None:
+            settle(item, f"{_LISTENED}：坐席问了「{phrase}」")
     for check, standard in standards.items():
         item = by_check.get(check)
         if item is None or item.status != "review":

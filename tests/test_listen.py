@@ -130,3 +130,26 @@ def test_the_real_model_hears_the_tickets_phone_and_not_a_wrong_one_or_a_wrong_a
     for wrong in ("您好，大龙供暖报修，305号为您服务，请问您有什么问题？",  # another agent's id
                   "您好，大龙供暖报修，请问您有什么问题？"):  # no id, no 为您服务
         assert (heard(listener, greeting, wrong) or -99) < ACCEPT_SCRIPT
+
+
+def test_a_question_heard_one_syllable_off_is_settled_by_listening(pb):
+    """Follow-up: 「请问问题解结了吗」 (解决 misheard) leaves asked_resolved open; the
+    recording saying the question settles it, and a recording that does not leaves it open."""
+    from conftest import call
+
+    said = call(("a", "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？"),
+                ("c", "方便。"), ("a", "请问问题解结了吗？"), ("c", "解结了，现在暖气热乎了。"),
+                ("a", "维修工态度如何？"), ("c", "挺好的。"), ("a", "跟您收费了吗？"), ("c", "没有。"),
+                ("a", "请您为我们的服务打分，一到十分。"), ("c", "十分。"),
+                ("a", "您对我们的服务还有什么建议或意见吗？"), ("c", "没有了。"),
+                ("a", "感谢您的合作，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"),
+                call_id="20261121_104022_322_followup_409", confidence=0.9,
+                role_source="channel")
+    data = load_dispatch(calls=SAMPLES / "calls.csv")
+    for weakest, expected in ((ACCEPT_FACT + 0.5, "pass"), (ACCEPT_FACT - 3, "review")):
+        audit = audit_transcript(said, data, pb)
+        assert audit.item("asked_resolved").status == "review"
+        listener = ScriptedListener({"问题解决了吗": weakest, "请问问题解决了吗": weakest})
+        recheck(audit, said, listener, phrasebook=pb, ticket=None, standards={})
+        assert audit.item("asked_resolved").status == expected
+        assert any("解决" in asked for asked in listener.asked)
