@@ -210,8 +210,12 @@ class Masker:
         return run
 
     def utterance(self, utterance: Utterance) -> Utterance:
+        # What the recognizer first wrote (kept where domain words were put back) is masked
+        # as the text is.
+        heard = (utterance.model_extra or {}).get("heard")
+        extra = {"heard": self(heard, said_by=utterance.role)} if isinstance(heard, str) else {}
         return utterance.model_copy(
-            update={"text": self(utterance.text, said_by=utterance.role)}
+            update={"text": self(utterance.text, said_by=utterance.role), **extra}
         )
 
     def evidence(self, evidence: Evidence) -> Evidence:

@@ -195,3 +195,16 @@ def test_devset_calls_leave_no_personal_data_once_masked():
         assert mask_name(ticket.caller_name) in masked
         checked += 1
     assert checked >= 8
+
+
+def test_what_the_recognizer_first_wrote_is_masked_too():
+    from qa_audit.privacy import Masker
+    from qa_audit.records import Ticket, Utterance
+
+    masker = Masker.for_call(None, [Ticket(ticket_id="T1", caller_name="刘海涛",
+                                           caller_phone="13905172846")])
+    said = Utterance(role="customer", start=1.0, end=3.0, text="我叫刘海涛，电话13905172846",
+                     heard="我叫刘海涛，电话13905172846")
+    masked = masker.utterance(said)
+    assert "13905172846" not in masked.heard and "刘海涛" not in masked.heard
+    assert "13905172846" not in masked.text
