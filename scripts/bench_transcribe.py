@@ -145,7 +145,14 @@ def parse_options(pairs: list[str]) -> dict:
         name, _, value = pair.partition("=")
         if name not in fields:
             sys.exit(f"error: unknown option {name!r}; known: {', '.join(fields)}")
-        out[name] = json.loads(value) if value and value[0] in "[{0123456789-tfn\"" else value
+        if value.lower() in ("true", "false", "none", "null"):
+            # True/False as Python writes them too: "False" must not become a true string.
+            out[name] = {"true": True, "false": False}.get(value.lower())
+            continue
+        try:
+            out[name] = json.loads(value)
+        except json.JSONDecodeError:
+            out[name] = value  # a plain string (a prompt, a model name)
     return out
 
 
