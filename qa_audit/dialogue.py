@@ -169,8 +169,14 @@ def reply_to(all_turns: Sequence[Turn], question: Turn) -> list[Turn]:
     return out
 
 
+# A recognizer cuts a greeting at its pauses (您好，大龙供暖报修，| 三零一号为您服务，| 请问…):
+# the opening is the agent's words before the resident says anything substantive, in so
+# many pieces at most, within so many seconds of the first.
+_OPENING_PIECES, _OPENING_SPAN_S = 4, 12.0
+
+
 def opening_turns(all_turns: Sequence[Turn]) -> list[Turn]:
-    """The agent's first words: the first agent turn, with a following agent turn if the
+    """The agent's first words: the first agent turn, with the following agent turns if the
     recognizer split the sentence before the resident said anything substantive."""
     agent = [t for t in all_turns if t.role == "agent"]
     if not agent:
@@ -178,9 +184,11 @@ def opening_turns(all_turns: Sequence[Turn]) -> list[Turn]:
     first = agent[0]
     out = [first]
     for t in all_turns[first.index + 1:]:
+        if t.utterance.start - first.utterance.start > _OPENING_SPAN_S:
+            break
         if t.role == "agent":
             out.append(t)
-            if len(out) >= 2:
+            if len(out) >= _OPENING_PIECES:
                 break
         elif not is_ack(t.text):
             break
