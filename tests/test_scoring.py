@@ -83,6 +83,18 @@ def test_greeting_without_agent_id_fails_with_evidence_and_a_fine(pb) -> None:
     assert audit.findings[0].fine_yuan == 10
 
 
+def test_a_greeting_cut_into_pieces_at_its_pauses_is_still_the_greeting(pb) -> None:
+    """The recognizer ends a piece at each pause of the greeting; the opening is all the
+    agent says before the resident speaks, not just the first two pieces."""
+    turns = [("a", "您好，大龙供暖报修，"), ("a", "三零一号为您服务，"), ("a", "请问您有什么问题？"),
+             *CLEAN_REPAIR[1:]]
+    assert score_call(call(*turns), meta(), pb).item("greeting").status == "pass"
+    # Still only the agent's words before the resident's: an id said later does not count.
+    late = [("a", "您好，大龙供暖报修，"), ("a", "请问您有什么问题？"), CLEAN_REPAIR[1],
+            ("a", "三零一号为您服务。"), *CLEAN_REPAIR[2:]]
+    assert score_call(call(*late), meta(), pb).item("greeting").status != "pass"
+
+
 def test_greeting_with_someone_elses_id_is_not_a_pass(pb) -> None:
     audit = score_call(call(*CLEAN_REPAIR), meta(agent_id="309"), pb)
     assert audit.item("greeting").status in {"fail", "review"}
