@@ -25,7 +25,7 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_audit.audio import SAMPLE_RATE, Recording
 from qa_audit.asr_lexicon import sounds
-from qa_audit.normalize import spoken, to_simplified
+from qa_audit.normalize import digits_only, is_subsequence, spoken, to_simplified
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -110,27 +110,12 @@ class Listener:
                                 for x in reading)
         tokens = [*prefix, *part, *suffix]
         if not tokens or not part:
-            return Weight(-math.inf, -math.inf, -math.inf)
+            return Weight(-math.inf, -math.inf)
         result = self.model.model.align(encoded, self.tokenizer.sot_sequence, [tokens],
                                         frames)[0]
         logs = np.log(np.maximum(np.asarray(result.text_token_probs, dtype=float), 1e-9))
         inside = logs[len(prefix):len(prefix) + len(part)]
-        return Weight(float(logs.sum()), float(inside.sum()), float(inside.min()))
-
-    def loglik(self, role: Role, start: float, end: float, texts: Sequence[str]) -> list[float]:
-        """Log-likelihood (nats) of each text being what was said in [start, end] by `role`."""
-        encoded, frames = self._encode(role, start, end)
-        tokenizer = self.tokenizer
-        out = []
-        for text in texts:
-            tokens = tokenizer.encode(written_as_spoken(text))
-            if not tokens:
-                out.append(-math.inf)
-                continue
-            result = self.model.model.align(encoded, tokenizer.sot_sequence, [tokens], frames)[0]
-            probs = np.maximum(np.asarray(result.text_token_probs, dtype=float), 1e-9)
-            out.append(float(np.log(probs).sum()))
-        return out
+        return Weight(float(logs.sum()), float(inside.min()))
 
 
 def expected_readings(heard: str, expected: str, *, spread: float = 0.15,
@@ -167,11 +152,10 @@ def expected_readings(heard: str, expected: str, *, spread: float = 0.15,
 
 @dataclass(frozen=True)
 class Weight:
-    """How a text fits a stretch of audio: log-likelihood in nats of the whole text, of
-    the part in question, and of that part's least likely token."""
+    """How a text fits a stretch of audio: log-likelihood in nats of the whole text, and of
+    the least likely token of the part in question."""
 
     total: float
-    part: float
     weakest: float
 
 
@@ -212,25 +196,20 @@ def heard(listener: Listener, utterances: Sequence[Utterance], expected: str) ->
         stretch = said[len(prefix):len(said) - len(suffix)]
         if not _could_be(stretch, expected):
             continue
-        weakest = listener.weigh(role, start, end, (prefix, part, suffix)).weakest
-        if best is not None and weakest <= best:
+        weight = listener.weigh(role, start, end, (prefix, part, suffix))
+        if best is not None and weight.weakest <= best:
             continue
         rivals = _rivals(stretch, part)
-        if rivals is None:
+        if rivals is None or any(listener.weigh(role, start, end, (prefix, rival, suffix)).total
+                                 > weight.total - DIGIT_MARGIN for rival in rivals):
             continue
-        total = listener.weigh(role, start, end, (prefix, part, suffix)).total
-        if any(listener.weigh(role, start, end, (prefix, rival, suffix)).total
-               > total - DIGIT_MARGIN for rival in rivals):
-            continue
-        best = weakest
+        best = weight.weakest
     return best
 
 
 def _rivals(stretch: str, part: str) -> list[str] | None:
     """`part` (spoken digits) with each digit the recognizer may have dropped from `stretch`
     replaced by each other digit; None when too many were dropped to weigh."""
-    from qa_audit.normalize import digits_only
-
     names = "零一二三四五六七八九"
     got = digits_only(stretch)
     places = [i for i, ch in enumerate(part) if ch in names]
@@ -238,26 +217,27 @@ def _rivals(stretch: str, part: str) -> list[str] | None:
     if len(got) >= len(digits):
         return []
 
-    def subsequence(short: str, long: str) -> bool:
-        it = iter(long)
-        return all(ch in it for ch in short)
-
     heard_digits = "".join(names[int(d)] for d in got)
     dropped = [i for n, i in enumerate(places)
-               if subsequence(heard_digits, digits[:n] + digits[n + 1:])]
+               if is_subsequence(heard_digits, digits[:n] + digits[n + 1:])]
     if len(dropped) > 3:
         return None
     return [part[:i] + other + part[i + 1:] for i in dropped for other in names
             if other != part[i]]
 
 
+def _cited(transcript: Transcript, evidence: Sequence[Evidence], role: str) -> list[Utterance]:
+    """The utterances of `role` that an item's evidence quotes."""
+    return [u for u in transcript.utterances if u.role == role
+            and any(abs(u.start - e.start) < 0.05 and e.role == role for e in evidence)]
+
+
 def _facts_said(transcript: Transcript, evidence: Sequence[Evidence]) -> list[list[Utterance]]:
     """The resident's utterances to listen to for a fact: those the item rests on, then the
     rest of what the resident said, one at a time."""
-    said = [u for u in transcript.utterances if u.role == "customer"]
-    cited = [u for u in said if any(abs(u.start - e.start) < 0.05 and e.role == "customer"
-                                    for e in evidence)]
-    return [[u] for u in cited] + [[u] for u in said if u not in cited]
+    cited = _cited(transcript, evidence, "customer")
+    return [[u] for u in cited] + [[u] for u in transcript.utterances
+                                   if u.role == "customer" and u not in cited]
 
 
 def _could_be(stretch: str, fact: str) -> bool:
@@ -265,14 +245,11 @@ def _could_be(stretch: str, fact: str) -> bool:
     missed: the digits heard are the fact's digits with some dropped (a recognizer drops
     digits it cannot make out; one it heard as another is a difference the audio must not
     overrule), and at least half of them were heard."""
-    from qa_audit.normalize import digits_only
-
     want = digits_only(fact)
     if not want:
         return True
     got = digits_only(stretch)
-    it = iter(want)
-    return 2 * len(got) >= len(want) and all(ch in it for ch in got)
+    return 2 * len(got) >= len(want) and is_subsequence(got, want)
 
 
 def _expected_facts(check: str, ticket: Ticket) -> list[str]:
@@ -386,8 +363,7 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
     item = by_check.get("ticket.problem")
     if item is not None and item.status == "review" and ticket is not None:
         words = _problem_words(phrasebook, ticket)
-        cited = [[u] for u in transcript.utterances if u.role == "customer"
-                 and any(abs(u.start - e.start) < 0.05 for e in item.evidence)] or customer[:3]
+        cited = [[u] for u in _cited(transcript, item.evidence, "customer")] or customer[:3]
         hearings = [(h[0], word) for word in words
                     if (h := _best_hearing(listener, cited, word)) is not None]
         best = max(hearings, default=None)
@@ -401,8 +377,7 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
             else None
         if question is None or item.status != "review":
             continue
-        asking = [u for u in transcript.utterances if u.role == "agent"
-                  and any(abs(u.start - e.start) < 0.05 for e in item.evidence)]
+        asking = _cited(transcript, item.evidence, "agent")
         phrase = next((p for u in asking for p in _likely_phrases(u.text, question)
                        if (w := heard(listener, [u], p)) is not None and w >= ACCEPT_FACT),
                       None)
@@ -412,8 +387,7 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
         item = by_check.get(check)
         if item is None or item.status != "review":
             continue
-        agent = [u for u in transcript.utterances if u.role == "agent"
-                 and any(abs(u.start - e.start) < 0.05 for e in item.evidence)]
+        agent = _cited(transcript, item.evidence, "agent")
         surely = heard(listener, agent, standard)
         if surely is not None and surely >= ACCEPT_SCRIPT:
             settle(item, f"{_LISTENED}：标准用语「{standard}」与录音相符")

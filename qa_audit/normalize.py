@@ -125,6 +125,12 @@ def digits_only(text: str) -> str:
                    if ch.isdigit())
 
 
+def is_subsequence(short: str, long: str) -> bool:
+    """Whether `short` is `long` with characters dropped (what a recognizer does to digits)."""
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
 def spoken(digits: str) -> str:
     """Arabic digits as an agent reads them one by one (13012 -> 一三零一二)."""
     names = "零一二三四五六七八九"

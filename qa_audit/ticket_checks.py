@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from qa_audit.dialogue import Turn, correction_of, name_in, next_turns, phone_in, spelled
 from qa_audit.dispatch import (community_of, house_numbers, phone_numbers, place_said,
                                same_house, same_phone)
-from qa_audit.normalize import normalize, pinyin_key, sound_key
+from qa_audit.normalize import is_subsequence, normalize, pinyin_key, sound_key
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
 
@@ -78,12 +78,6 @@ def _doubt(ctx: CallContext, said: Turn, echo: Turn | None, *, complete: bool,
     if low:
         return f"识别置信度低（{min(low):.2f}）"
     return None
-
-
-def _subsequence(short: str, long: str) -> bool:
-    """Whether `short` is `long` with characters dropped (what a recognizer does to digits)."""
-    it = iter(long)
-    return all(ch in it for ch in short)
 
 
 def _sounds_alike(a: str, b: str) -> bool:
@@ -177,7 +171,7 @@ def _check_phone(ctx: CallContext) -> Verdict:
     # A mobile number has 11 digits; a recognizer drops digits more often than it invents
     # them in the right order.
     complete = len(heard) == len(recorded) or not (
-        recorded.startswith("1") or _subsequence(heard, recorded))
+        recorded.startswith("1") or is_subsequence(heard, recorded))
     doubt = _doubt(ctx, said, echo, complete=complete,
                    echo_agrees=bool(echoed) and same_phone(echoed, heard))
     if doubt:

@@ -39,7 +39,7 @@ class ScriptedListener:
         part = reading[1]
         self.asked.append(part)
         value = self.weakest.get(part, -20.0)
-        return Weight(total=value, part=value, weakest=value)
+        return Weight(total=value, weakest=value)
 
 
 def _misheard_402() -> tuple[Transcript, object]:
