@@ -29,7 +29,8 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
                    # requests for a fact ask for it too: 留个电话吧, 说一下地址, 告诉我
                    "留", "说一下", "告诉")
 # 安 is how a recognizer writes the dialect 俺.
-_NAME_LEADS = re.compile(r"^((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)")
+# "对，刘女士就行" heard without its comma ("对刘女士就行"): the confirmation is no part of the name.
+_NAME_LEADS = re.compile(r"^(对|嗯)*((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)?")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐|就行|就可以|就好|就成|吧)$")
 
 
@@ -76,8 +77,15 @@ def clauses(text: str) -> list[str]:
     return parts or [text]
 
 
+# A choice asks too, heard without its question mark: "是全屋都凉还是个别屋子" (是…还是…; not
+# "就是说暖气现在还是不热", whose 还是 means "still"), "算是解决了还是还没解决" (A or not A).
+_CHOICE = re.compile(r"(?<![还就可但要不倒也])是[^还]{1,12}还是(?![不没])")
+_A_NOT_A = re.compile(r"(.{1,3})了?还是还?(没有?|不)\1")
+
+
 def is_question(clause: str) -> bool:
-    return bool(_QUESTION_MARK.search(clause) or _REQUEST.search(clause)) or any(
+    return bool(_QUESTION_MARK.search(clause) or _REQUEST.search(clause)
+                or _CHOICE.search(clause) or _A_NOT_A.search(clause)) or any(
         w in clause for w in _QUESTION_WORDS)
 
 
@@ -197,13 +205,14 @@ def opening_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
     """The agent's last words: agent turns after the resident's last substantive turn
-    (at most three), or the last agent turn."""
+    (at most four: a recognizer cuts the follow-up closing at each of its pauses), or the
+    last agent turn."""
     agent = [t for t in all_turns if t.role == "agent"]
     if not agent:
         return []
     last_customer = max((t.index for t in all_turns
                          if t.role == "customer" and not is_ack(t.text)), default=-1)
-    tail = [t for t in agent if t.index > last_customer][-3:]
+    tail = [t for t in agent if t.index > last_customer][-_OPENING_PIECES:]
     return tail or [agent[-1]]
 
 
@@ -258,7 +267,8 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     # Recognizers run clauses together ("我姓孙孙丽电话幺五九…"): cut at the phone.
     text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
-    spelled_parts = {k + v for k, v in (spellings or {}).items()}
+    # Normalized as the parts are: "三横王" is "3横王" after normalization.
+    spelled_parts = {normalize(k + v) for k, v in (spellings or {}).items()}
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name. A recognizer
     # runs it into the name ("刘洋文刀刘海洋的洋"): take the spelling off the end.
     parts = [_without_spelling(p, spelled_parts) for p in parts]
@@ -266,7 +276,7 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     parts = [p for p in parts if p not in _NOT_NAMES]
     # "等会儿，你不记我名字啊？我叫孙桂芝": a clause that says it is the name wins.
     # ("我姓刘，刘建国" is not that: the surname comes first, then the name.)
-    introduced = [p for p in parts if re.match(r"(我|俺|咱|安)?叫", p)]
+    introduced = [p for p in parts if re.match(r"(对|嗯)*(我|俺|咱|安)?叫", p)]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in introduced or parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4]
@@ -369,7 +379,7 @@ def apply_correction(address: str, correction: str, cut_off: bool = False) -> st
     said and goes on from there."""
     from qa_audit.dispatch import community_of, house_numbers
 
-    numbers, fixed = house_numbers(address), house_numbers(correction)
+    numbers, fixed = house_numbers(address), _correcting_numbers(correction)
     if not fixed:
         return address
     if cut_off and len(fixed) > len(numbers[-1:]):
@@ -378,3 +388,19 @@ def apply_correction(address: str, correction: str, cut_off: bool = False) -> st
         merged = numbers[: max(0, len(numbers) - len(fixed))] + fixed
     prefix = community_of(address)
     return prefix + "-".join(merged)
+
+
+def _correcting_numbers(correction: str) -> list[str]:
+    """The numbers a correction puts in place: "不对不对，五零三，五零二是我对门……五零三" -> 503.
+    A number explained as another flat ("五零二是我对门") is not the address, and a room said
+    again for emphasis is one room."""
+    from qa_audit.dispatch import house_numbers
+
+    kept = "，".join(c for c in _CLAUSE_SPLIT.split(correction)
+                    if not _EXPLAINED.search(normalize(c)))
+    out: list[str] = []
+    for n in house_numbers(kept):
+        if len(n) >= 3 and n in out:
+            continue
+        out.append(n)
+    return out

@@ -22,8 +22,8 @@ from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_q
                                closing_turns, corrected, correction_of, first_with, is_ack, is_question,
                                name_in, next_turns, opening_turns, phone_in, question_score,
                                reply_to, turns, without_phone)
-from qa_audit.matching import (best_phrase, contains_any, content_words, digits_similarity,
-                               near_sound, phrase_score, repeat_score)
+from qa_audit.matching import (NEAR_SOUND_SCORE, best_phrase, contains_any, content_words,
+                               digits_similarity, near_sound, phrase_score, repeat_score)
 from qa_audit.normalize import digits_only, normalize
 from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
 from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
@@ -192,7 +192,26 @@ class CallContext:
         for t in self.customer():
             if turn.index < t.index < end and correction_of(t.text) and digits_only(t.text):
                 text = apply_correction(text, t.text)
-        return text
+        return self._confirmed_room(turn, text)
+
+    def _confirmed_room(self, turn: Turn, text: str) -> str:
+        """An address that names two flats ("七号楼二单元。我家是六零三，他家是对门，六零四"): the
+        one the agent reads back and the resident confirms ("…六零四，是邻居家，对吗？" "对") is
+        the address; the other is only mentioned."""
+        from qa_audit.dispatch import community_of, house_numbers
+
+        numbers = house_numbers(text)
+        rooms = {n for n in numbers if len(n) >= 3}
+        echo = next_turns(self.turns, turn, "agent", 1)
+        if len(rooms) < 2 or not echo:
+            return text
+        echoed = house_numbers(without_phone(echo[0].text))
+        picked = {n for n in echoed if len(n) >= 3}
+        reply = reply_to(self.turns, echo[0])[:1]
+        if len(picked) != 1 or not picked <= rooms or not reply or not _CONFIRM_START.match(
+                normalize(reply[0].text)) or not set(house_numbers(reply[0].text)) <= set(echoed):
+            return text
+        return community_of(text) + "-".join(n for n in numbers if len(n) < 3 or n in picked)
 
     @cached_property
     def name_turn(self) -> Turn | None:
@@ -270,7 +289,24 @@ def _part_score(ctx: CallContext, part_id: str, phrases: Sequence[str], agent_id
         today = ctx.phrasebook.holiday_on(ctx.meta.started_at.date())
         if today is not None and phrase_score(today[1], text) >= ctx.pass_at:
             return 100.0, ""
+    from qa_audit.ticket_checks import _from_asr
+
+    if m.score <= ctx.fail_at and _from_asr(ctx):
+        # A recognizer writes one character of a phrase as another (感谢您的合传): maybe
+        # said, for a person (or listening again) to hear.
+        off = next((p for p in phrases if _one_char_off(normalize(p), normalize(text))), None)
+        if off is not None:
+            return NEAR_SOUND_SCORE, f"「{off}」只听出一字不同，可能是识别错误"
     return m.score, ""
+
+
+def _one_char_off(phrase: str, text: str) -> bool:
+    """Whether `text` holds `phrase` (of four characters or more) with exactly one of its
+    characters written as another."""
+    n = len(phrase)
+    return n >= 4 and any(
+        sum(a != b for a, b in zip(phrase, text[i:i + n])) == 1
+        for i in range(len(text) - n + 1))
 
 
 def _salutation_score(ctx: CallContext, phrases: Sequence[str], text: str) -> tuple[float, str]:
@@ -356,9 +392,14 @@ def _closing_started(ctx: CallContext) -> Turn | None:
 
 @check("closing")
 def check_closing(ctx: CallContext, item: FormItem) -> Verdict:
-    if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
-        return Verdict("na", "住户不方便，已约定回访时间", [not_convenient(ctx)])  # type: ignore[list-item]
     section = ctx.phrasebook.scripts[ctx.script_kind].closing
+    if ctx.script_kind == "followup" and not_convenient(ctx) is not None:
+        # A time agreed for the follow-up needs no closing; the agent who says it anyway
+        # ("那我们下午三点以后再给您打过来。感谢您的合作，…") has said it.
+        said = _scripted(ctx, section, closing_turns(ctx.turns), "结束语")
+        if said.status == "pass":
+            return said
+        return Verdict("na", "住户不方便，已约定回访时间", [not_convenient(ctx)])  # type: ignore[list-item]
     optional = ctx.phrasebook.repair.enquiry.closing_not_required if ctx.is_enquiry else ()
     verdict = _scripted(ctx, section, closing_turns(ctx.turns), "结束语", optional=optional)
     earlier = _closing_said(ctx)
@@ -449,6 +490,19 @@ def not_convenient(ctx: CallContext) -> Turn | None:
     return None
 
 
+# Questions about the repairman's visit: with no visit there is no attitude and no charge
+# to ask about.
+_ABOUT_THE_VISIT = ("attitude", "charged")
+# "我家暖气根本就没人来修", "一个人影都没见着", "维修人员一直没上门" (not "没来得及", "没来之前").
+_NO_VISIT = re.compile(r"(没有?人(来|上门|过来)|人影(都|也)?没|(师傅|维修工|维修人员|修理工|人)"
+                       r"(根本|一直|压根儿?|也|都|就|还)*没有?(来|上门|过来|露面))(?!得及|之前|以前)")
+
+
+def no_visit(ctx: CallContext) -> Turn | None:
+    """The resident's turn saying the repairman never came, if the follow-up has one."""
+    return next((t for t in ctx.customer() if _NO_VISIT.search(normalize(t.text))), None)
+
+
 @check("asked.resolved")
 @check("asked.attitude")
 @check("asked.charged")
@@ -465,6 +519,9 @@ def check_followup_question(ctx: CallContext, item: FormItem) -> Verdict:
     away = not_convenient(ctx)
     if away is not None:
         return Verdict("na", "住户不方便，已约定回访时间", [away])
+    nobody = no_visit(ctx) if slot in _ABOUT_THE_VISIT else None
+    if nobody is not None:
+        return Verdict("na", f"住户反映维修人员没有上门，无从询问「{q.label}」", [nobody])
     volunteered = first_with(ctx.turns, "customer", q.volunteered) if q.volunteered else None
     # An answer right after what may have been the question ("请问问题解结了吗？" "解决了")
     # answers it: whether it was asked is for a person to hear, not volunteered.
@@ -686,6 +743,8 @@ _BARE_RATING = re.compile(r"(?:给|打|就)?(10|[1-9])(?:吧|啊|呀|呗|的)?")
 # Between two ratings, the resident changes their mind ("八分……算了，给九分吧").
 _RATING_CORRECTED = re.compile(r"算了|不对|还是|改成|改|那就|再加|给")
 _ANSWER_FILLER = re.compile(r"[啊吧呀呢的了哦嗯]+$")
+# A degree word inside a negation ("没怎么解决", "没彻底解决", "不大满意") still negates.
+_NEG_DEGREE = re.compile(r"(没有?|不)(怎么|太|大|完全|彻底|咋)(?=解决|修好|热|满意)")
 
 
 def answer_has(words: Sequence[str], reply: str) -> bool:
@@ -707,6 +766,7 @@ def _answer(ctx: CallContext, slot: str, text: str) -> Any:
         m = said[0] if said else _BARE_RATING.fullmatch(n)
         return int(m.group(1)) if m else None
     vocab = ctx.phrasebook.followup.answers[slot]
+    text = _NEG_DEGREE.sub(r"\1", normalize(text))
     return next((v for v, words in vocab.items() if answer_has(words, text)), None)
 
 
@@ -761,13 +821,38 @@ def _heard_answer(ctx: CallContext, slot: str, replies: list[Turn]) -> Any:
 
 # --- the whole form --------------------------------------------------------------------------
 
+# Items the agent fails by leaving words unsaid: if no one in the call said them, who said
+# what does not matter.
+_SAID_OR_NOT = ("opening", "closing")
+
+
+def _missing_whoever_spoke(ctx: CallContext, item: FormItem) -> bool:
+    """Whether a failed opening, closing or follow-up question fails even with every word of
+    the call taken as the agent's: then the fail does not rest on the roles a mono
+    recording's voices were given (devset 209: the opening and the rating question are
+    nowhere in the call)."""
+    if item.check not in _SAID_OR_NOT and not (
+            item.check.startswith("asked.") and ctx.script_kind == "followup"):
+        return False
+    slot = item.check.removeprefix("asked.")
+    if slot in ctx.phrasebook.followup.answers or slot == "rating":
+        # An answer said anywhere may be the resident volunteering it: not surely unasked.
+        if any(_answer(ctx, slot, u.text) is not None for u in ctx.transcript.utterances):
+            return False
+    everyone = ctx.transcript.model_copy(update={"utterances": [
+        u.model_copy(update={"role": "agent"}) for u in ctx.transcript.utterances]})
+    alone = CallContext(everyone, ctx.meta, ctx.phrasebook, ctx.ticket, ctx.ticket_guessed,
+                        ctx.stations, ctx.tickets_given)
+    return CHECKS[item.check](alone, item).status == "fail"
+
+
 def _downgrade(ctx: CallContext, item: FormItem, verdict: Verdict) -> Verdict:
     """A `fail` that rests on uncertain roles or words a person must hear becomes `review`."""
     if verdict.status != "fail":
         return verdict
     m = ctx.phrasebook.matching
     if ctx.transcript.role_confidence < m.min_role_confidence and not item.check.startswith(
-            "ticket."):
+            "ticket.") and not _missing_whoever_spoke(ctx, item):
         return Verdict("review", f"{verdict.reason}（说话人由单声道推断，置信度"
                                  f"{ctx.transcript.role_confidence:.2f}，请人工确认）",
                        verdict.evidence, verdict.score)

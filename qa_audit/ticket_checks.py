@@ -14,7 +14,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from qa_audit.dialogue import Turn, correction_of, name_in, next_turns, phone_in, spelled
+from qa_audit.dialogue import (Turn, correction_of, name_in, next_turns, phone_in, spelled,
+                               without_phone)
 from qa_audit.dispatch import (community_of, house_numbers, phone_numbers, place_said,
                                same_house, same_phone)
 from qa_audit.normalize import is_subsequence, normalize, pinyin_key, sound_key
@@ -202,8 +203,12 @@ def _check_address(ctx: CallContext) -> Verdict:
     if not problems:
         return _verdict("pass", "工单住址与住户所说一致", [said])
     echo = _readback_of(ctx, said)
+    # The ticket took the other flat the resident mentioned (her own 603, not the neighbour's
+    # 604 she reported for): a mix-up of two numbers both heard, not a mishearing of one.
+    mentioned = set(house_numbers(without_phone(said.text)))
     one_off = len(said_numbers) == len(recorded_numbers) and sum(
-        a != b for a, b in zip(said_numbers, recorded_numbers)) == 1
+        a != b for a, b in zip(said_numbers, recorded_numbers)) == 1 and not (
+        set(recorded_numbers) <= mentioned)
     doubt = _doubt(ctx, said, echo, complete=len(said_numbers) >= len(recorded_numbers),
                    alike=one_off and said_place == recorded_place,
                    echo_agrees=echo is not None and house_numbers(echo.text) == said_numbers)
