@@ -10,7 +10,8 @@ reading, None when the recognizer's digits rule it out). Printed per field: how 
 values (the reference's phone, the ticket's name and address where nothing is planted, the
 standard greeting) and how many wrong values made from them (one digit changed, two digits
 swapped, another given name, another agent id, a part left out, 供热 for 供暖) reach the
-bar (ACCEPT_FACT, ACCEPT_SCRIPT), with the weights.
+bar (ACCEPT_FACT, ACCEPT_SCRIPT), with the weights; and, for each repair greeting, how much
+better it fits with the agent id left out (the id counts as unsaid at ID_UNSAID_MARGIN).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from qa_audit.audio import load_recording
 from qa_audit.callmeta import AUDIO_SUFFIXES
 from qa_audit.dispatch import load_stations, load_tickets
-from qa_audit.listen import ACCEPT_FACT, ACCEPT_SCRIPT, Listener, heard
+from qa_audit.listen import ACCEPT_FACT, ACCEPT_SCRIPT, ID_UNSAID_MARGIN, Listener, heard
 from qa_audit.normalize import digits_only, spoken
 from qa_audit.transcribe import default_transcriber
 
@@ -114,6 +115,18 @@ def main() -> None:
                 wrong = [true.replace(spoken(agent_id), spoken(other)),
                          true.replace("为您服务", ""), true.replace("供暖", "供热")]
                 checks.append(("greeting", "agent", true, true, [w for w in wrong if w != true]))
+                # How much better the greeting with its id left out fits than the true one
+                # (the agent id is ruled unsaid at ID_UNSAID_MARGIN and above).
+                opening = [u for u in transcript.utterances if u.role == "agent"
+                           and u.start < min((c.start for c in transcript.utterances
+                                              if c.role == "customer"), default=12.0)]
+                if opening and spoken(agent_id) in true:
+                    start, end = opening[0].start, opening[-1].end
+                    without = true.replace(spoken(agent_id) + "号", "")
+                    gain = (listener.weigh("agent", start, end, ("", without, "")).total
+                            - listener.weigh("agent", start, end, ("", true, "")).total)
+                    margins["id_left_out"][
+                        "unsaid" if "nonstandard_phrase" in planted else "said"].append(gain)
             for name, role, locate, true, wrongs in checks:
                 utterance = best_utterance(transcript.utterances, role, locate)
                 if utterance is None:
@@ -126,6 +139,12 @@ def main() -> None:
             print(audio.name, "done", flush=True)
     print(f"\nbars: facts {ACCEPT_FACT}, script {ACCEPT_SCRIPT} (nats, weakest token)")
     for name, kinds in margins.items():
+        if name == "id_left_out":
+            for kind, values in kinds.items():
+                print(f"id left out of the greeting, id {kind}: n={len(values)}  gain over the "
+                      f"greeting with it (unsaid at >= {ID_UNSAID_MARGIN}): "
+                      + " ".join(f"{v:.1f}" for v in sorted(values)))
+            continue
         bar = ACCEPT_SCRIPT if name == "greeting" else ACCEPT_FACT
         for kind, values in kinds.items():
             weighed = sorted(v for v in values if v is not None)

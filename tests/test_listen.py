@@ -153,3 +153,82 @@ def test_a_question_heard_one_syllable_off_is_settled_by_listening(pb):
         recheck(audit, said, listener, phrasebook=pb, ticket=None, standards={})
         assert audit.item("asked_resolved").status == expected
         assert any("解决" in asked for asked in listener.asked)
+
+
+def test_house_numbers_are_weighed_as_residents_say_them():
+    """A building's and a unit's number are said as numbers (二十三号楼), a room's digit by
+    digit: weighing 二三号楼 against 二十三号楼 made every true address look doubtful."""
+    assert written_as_spoken("万科城23号楼2单元1101") == "万科城二十三号楼二单元一一零一"
+    assert written_as_spoken("15栋3门502") == "十五栋三门五零二"
+    assert written_as_spoken("13905172846") == "一三九零五一七二八四六"  # a phone stays digits
+    readings = expected_readings("万科承二十三号罗二单元一一零一", "23号楼2单元1101")
+    assert any(part == "二十三号楼二单元一一零一" for _, part, _ in readings)
+
+
+def test_a_dropped_room_digit_must_still_beat_every_other_digit():
+    """The 十 of 十五 is no digit: counted as one, the recognizer's dropped 零 went unnoticed
+    and the ticket's room was taken as heard without weighing the other digits there."""
+    from qa_audit.listen import _rivals
+
+    rivals = _rivals("十五号楼一单元五二", "十五号楼一单元五零二")
+    assert rivals and "十五号楼一单元五三二" in rivals and len(rivals) == 9
+    assert _rivals("十五号楼一单元五零二", "十五号楼一单元五零二") == []
+
+
+def _greeting_without_id(pb):
+    from conftest import call
+
+    said = call(("a", "您好，大龙供暖报修，请问您有什么问题？"), ("c", "我家暖气不热。"),
+                ("a", "好！维修人员会尽快跟您联系。感谢您的来电。再见！"),
+                call_id="20261110_093015_305_repair_202", confidence=0.5, role_source="channel")
+    audit = audit_transcript(said, load_dispatch(), pb)
+    assert audit.item("greeting").status == "review"  # heard unsurely: no fine yet
+    return said, audit
+
+
+STANDARD_305 = "您好，大龙供暖报修，305号为您服务，请问您有什么问题？"
+
+
+@pytest.mark.parametrize("with_id, expected", [(-40.0, "fail"), (-15.0, "review")])
+def test_a_greeting_fails_only_when_the_recording_surely_has_no_agent_id(pb, with_id, expected):
+    """Heard without the id: if the recording fits the greeting as heard far better than
+    the standard one with the id (ID_UNSAID_MARGIN), the id was not said — a fail and its
+    fine; if not far better, a person decides."""
+    said, audit = _greeting_without_id(pb)
+    heard_text = said.utterances[0].text
+    listener = ScriptedListener({heard_text: -10.0, STANDARD_305: with_id})
+    recheck(audit, said, listener, phrasebook=pb, ticket=None,
+            standards={"opening": STANDARD_305})
+    item = audit.item("greeting")
+    assert item.status == expected
+    fined = [f for f in audit.findings if f.code == "nonstandard_phrase"]
+    if expected == "fail":
+        assert item.points == 0 and "复听录音" in item.reason and "原判" in item.reason
+        assert len(fined) == 1 and fined[0].fine_yuan == pb.fine("nonstandard_phrase")
+        assert fined[0].evidence and audit.provenance["listened"] == ["greeting"]
+    else:
+        assert not fined
+
+
+def test_a_closing_standard_with_a_placeholder_is_weighed_either_side_of_it(pb):
+    """「请您随时拨打XXXXXXX」: the hotline's number (or 我们的报修电话) is not weighed, the words
+    around it are — so a closing in review can still be settled by listening."""
+    from conftest import call
+
+    closing = "感谢您的合传，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"
+    said = call(("a", "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？"),
+                ("c", "方便。"), ("a", "请问问题解决了吗？"), ("c", "解决了。"),
+                ("a", "维修工态度如何？"), ("c", "挺好的。"), ("a", "跟您收费了吗？"), ("c", "没有。"),
+                ("a", "请您为我们的服务打分，一到十分。"), ("c", "十分。"),
+                ("a", "您对我们的服务还有什么建议或意见吗？"), ("c", "没有了。"), ("a", closing),
+                call_id="20261121_104022_322_followup_409", confidence=0.9,
+                role_source="channel")
+    data = load_dispatch(calls=SAMPLES / "calls.csv")
+    standard = pb.followup.closing.standard
+    audit = audit_transcript(said, data, pb)
+    assert audit.item("closing").status == "review"  # 合传: one character off, maybe misheard
+    pieces = [p for p in standard.split("XXXXXXX") if p.strip("，。")]
+    listener = ScriptedListener({written_as_spoken(p): ACCEPT_SCRIPT + 1 for p in pieces})
+    recheck(audit, said, listener, phrasebook=pb, ticket=None, standards={"closing": standard})
+    assert audit.item("closing").status == "pass"
+    assert not any("XXXXXXX" in part for part in listener.asked)

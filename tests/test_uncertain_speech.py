@@ -1,0 +1,62 @@
+"""Verdicts on recognizer output, where the words or the speakers may be wrong: a fail that
+does not depend on them stands; one that may be a mishearing goes to a person."""
+
+from __future__ import annotations
+
+from conftest import call, meta
+
+from qa_audit.scoring import score_call
+
+FOLLOWUP_OPENING = "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？"
+FOLLOWUP_CLOSING = "感谢您的合作，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"
+
+
+def _items(audit):
+    return {i.id: i.status for i in audit.items}
+
+
+def test_on_a_mono_call_an_opening_and_a_question_said_by_no_one_still_fail(pb):
+    """Devset 209: the roles of a mono recording are unsure (0.5), but neither the scripted
+    opening nor the rating question is anywhere in the call, whoever said each line."""
+    audit = score_call(
+        call(("c", "喂？"), ("a", "你家暖气修好了吗？"), ("c", "修好了。"), ("a", "维修工态度如何？"),
+             ("c", "很满意。"), ("a", "跟您收费了吗？"), ("c", "没收费。"),
+             ("a", "您对我们的服务还有什么建议或意见吗？"), ("c", "没有。"), ("a", FOLLOWUP_CLOSING),
+             call_id="20261111_103020_305_followup_209", confidence=0.9, role_source="inferred",
+             role_confidence=0.5),
+        meta("followup", "305"), pb)
+    items = _items(audit)
+    assert items["opening"] == "fail" and items["asked_rating"] == "fail"
+    assert "nonstandard_phrase" in {f.code for f in audit.findings}
+    assert items["closing"] == "pass"
+
+
+def test_on_a_mono_call_a_question_that_may_be_the_residents_words_is_left_to_a_person(pb):
+    """The opening was said, but the first line went to the resident's voice: with unsure
+    roles that is no fail. Nor is an unasked question whose answer someone gave."""
+    audit = score_call(
+        call(("c", FOLLOWUP_OPENING), ("a", "方便。"), ("a", "请问问题解决了吗？"),
+             ("c", "解决了，师傅态度也挺好，给十分。"), ("a", "跟您收费了吗？"), ("c", "没有。"),
+             ("a", "您对我们的服务还有什么建议或意见吗？"), ("c", "没有。"), ("a", FOLLOWUP_CLOSING),
+             call_id="20261111_103020_305_followup_209", confidence=0.9, role_source="inferred",
+             role_confidence=0.5),
+        meta("followup", "305"), pb)
+    items = _items(audit)
+    assert items["opening"] == "review"
+    assert items["asked_rating"] != "fail" and items["asked_attitude"] != "fail"
+
+
+def test_a_script_part_one_character_off_is_a_fail_from_a_person_and_review_from_a_recognizer(pb):
+    """感谢您的合传: a transcriber's 作 heard as 传 may be a mishearing; typed by a person
+    (roles given, no confidence) it is what the agent said."""
+    turns = [("a", FOLLOWUP_OPENING), ("c", "方便。"), ("a", "请问问题解决了吗？"), ("c", "解决了。"),
+             ("a", "维修工态度如何？"), ("c", "挺好。"), ("a", "跟您收费了吗？"), ("c", "没有。"),
+             ("a", "请您为我们的服务打分，一到十分。"), ("c", "十分。"),
+             ("a", "您对我们的服务还有什么建议或意见吗？"), ("c", "没有。"),
+             ("a", FOLLOWUP_CLOSING.replace("合作", "合传"))]
+    heard = score_call(call(*turns, call_id="x", confidence=0.9, role_source="channel"),
+                       meta("followup", "305"), pb)
+    typed = score_call(call(*turns, call_id="x"), meta("followup", "305"), pb)
+    assert heard.item("closing").status == "review"
+    assert "识别错误" in heard.item("closing").reason
+    assert typed.item("closing").status == "fail"
