@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from qa_audit.asr_model import ModelSource
 
 # Bump when the way transcripts are made changes, so cached ones are not reused.
-_PIPELINE_VERSION = 3
+_PIPELINE_VERSION = 4
 # Full-width punctuation is three byte-tokens in Whisper's vocabulary; in a prompt it makes
 # the model emit broken byte sequences (Ｇ for ？). 、 is one token and keeps words apart.
 _PROMPT_BREAKS = re.compile(r"[，,。.？?！!：:；;\s]+")
@@ -309,6 +309,10 @@ class Transcriber:
         pauses = [_pauses(stream, o.vad_threshold) for stream in streams] \
             if by_sentence else None
         heard = self._decode_windows(streams, plan, pauses=pauses)
+        # Where Whisper heard nothing it knows, it may write the prompt back as what was
+        # said ("以下是普通话的句子。" for a phone number): no words of the call.
+        heard = {key: kept for key, found in heard.items()
+                 if (kept := [p for p in found if not _echoes(p.text, o.initial_prompt)])}
         # Whisper sometimes ends a window early, or takes a sentence of the vocabulary
         # prompt for one already said and skips or loops on it (short windows most). Runs
         # of chunks that came back short of words are decoded again, alone and without
@@ -323,7 +327,7 @@ class Transcriber:
                 if sum(c["end"] - c["start"] for c in run) >= _MIN_RETRY_S * SAMPLE_RATE:
                     retry.append(run)
                 run = []
-        for key, again in self._decode_windows(streams, retry, hotwords=False,
+        for key, again in self._decode_windows(streams, retry, hotwords=False, prompt=False,
                                                pauses=pauses).items():
             if sum(len(p.text) for p in again) > sum(len(p.text) for p in heard.get(key, [])):
                 heard[key] = again
@@ -337,8 +341,8 @@ class Transcriber:
         return pieces
 
     def _decode_windows(self, streams: Sequence[np.ndarray], plan: list[list[dict]],
-                        hotwords: bool = True, pauses: list[np.ndarray] | None = None
-                        ) -> dict[tuple[int, int], list[_Piece]]:
+                        hotwords: bool = True, pauses: list[np.ndarray] | None = None,
+                        prompt: bool = True) -> dict[tuple[int, int], list[_Piece]]:
         """Decode the planned windows (lists of VAD chunks, each naming its stream) in one
         batch: the pieces of each chunk heard, keyed by (stream, the chunk's first sample).
         With `pauses` (per stream, the times of short pauses), a piece also ends at a
@@ -356,7 +360,7 @@ class Transcriber:
                  for i in range(len(plan))]
         segments, _ = self.pipeline.transcribe(
             audio, language=o.language, beam_size=o.beam_size,
-            temperature=o.temperature, initial_prompt=o.initial_prompt or None,
+            temperature=o.temperature, initial_prompt=(o.initial_prompt or None) if prompt else None,
             hotwords=(self.hotwords or None) if hotwords else None,
             repetition_penalty=o.repetition_penalty,
             no_repeat_ngram_size=o.no_repeat_ngram_size, clip_timestamps=clips,
@@ -518,6 +522,17 @@ def _spoken_at(start: float, end: float) -> float:
     takes the pause in, and its middle can fall in the chunk before. Its end is where it
     was said."""
     return max(end - _WORD_END_SLACK_S, (start + end) / 2)
+
+
+def _echoes(text: str, prompt: str) -> bool:
+    """Whether a piece is the decoder prompt written back (all of it, or four characters
+    and more of it and nothing else)."""
+    said, asked = _UNPUNCTUATED.sub("", text), _UNPUNCTUATED.sub("", prompt or "")
+    return bool(said and asked) and (asked in said and len(said) <= len(asked) + 2
+                                     or len(said) >= 4 and said in asked)
+
+
+_UNPUNCTUATED = re.compile(r"[\s，,。.？?！!、：:；;…]+")
 
 
 def _short_of_words(chunk: dict, pieces: list[_Piece]) -> bool:

@@ -557,3 +557,17 @@ def test_real_cli_end_to_end(tmp_path, monkeypatch, capsys):
         (out / "20261110_093015_305_repair_202.json").read_text(encoding="utf-8"))
     assert silent.utterances == []
     assert "silent" in capsys.readouterr().err
+
+
+def test_the_decoder_prompt_written_back_is_no_words_of_the_call():
+    """Sample 403: where the resident said her phone, Whisper wrote its own prompt
+    「以下是普通话的句子。」. Such a piece is dropped (and the stretch decoded again without
+    the prompt); a real sentence that shares a word with the prompt is kept."""
+    from qa_audit.transcribe import TranscribeOptions, _echoes
+
+    prompt = TranscribeOptions().initial_prompt
+    assert _echoes("以下是普通话的句子。", prompt)
+    assert _echoes("以下是普通话的句子", prompt) and _echoes("普通话的句子。", prompt)
+    assert not _echoes("我说的是普通话。", prompt)
+    assert not _echoes("一五九三三八二零六四七", prompt)
+    assert not _echoes("以下是普通话的句子，我家暖气不热，客厅十六度。", prompt)
