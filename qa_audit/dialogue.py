@@ -30,7 +30,10 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
                    "留", "说一下", "告诉")
 # 安 is how a recognizer writes the dialect 俺.
 # "对，刘女士就行" heard without its comma ("对刘女士就行"): the confirmation is no part of the name.
-_NAME_LEADS = re.compile(r"^(对|嗯)*((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)?")
+# "哦我叫孟庆福" heard without its pause: a hesitation before the name is no part of it.
+_NAME_LEADS = re.compile(r"^(对|嗯|哦|噢|啊|呃|哎|诶|唉)*((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)?")
+# "我是裕龙小区…五零一的我叫刘淑珍" run together: the name begins where the resident says so.
+_INTRODUCED_INSIDE = re.compile(r"(?<=.)(我|俺|咱)叫")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐|就行|就可以|就好|就成|吧)$")
 
 
@@ -204,22 +207,34 @@ def opening_turns(all_turns: Sequence[Turn]) -> list[Turn]:
 
 
 def closing_turns(all_turns: Sequence[Turn]) -> list[Turn]:
-    """The agent's last words: agent turns after the resident's last substantive turn
-    (at most four: a recognizer cuts the follow-up closing at each of its pauses), or the
-    last agent turn."""
+    """The agent's last words: agent turns after the resident's last substantive turn (at
+    most four: a recognizer cuts the follow-up closing at each of its pauses). Where the
+    resident speaks again after the agent's last turn ("那个师傅大概几点能…"), the agent's
+    last run of turns from the piece that begins the closing, else the last agent turn."""
     agent = [t for t in all_turns if t.role == "agent"]
     if not agent:
         return []
-    last_customer = max((t.index for t in all_turns
-                         if t.role == "customer" and not is_ack(t.text)), default=-1)
-    tail = [t for t in agent if t.index > last_customer][-_OPENING_PIECES:]
-    return tail or [agent[-1]]
+    substantive = [t.index for t in all_turns if t.role == "customer" and not is_ack(t.text)]
+    tail = [t for t in agent if t.index > max(substantive, default=-1)][-_OPENING_PIECES:]
+    if tail:
+        return tail
+    since = max((i for i in substantive if i < agent[-1].index), default=-1)
+    run = [t for t in agent if t.index > since][-_OPENING_PIECES:]
+    begins = next((n for n, t in enumerate(run) if _CLOSING_BEGINS.search(normalize(t.text))),
+                  len(run) - 1)
+    return run[begins:]
+
+
+# How a closing begins: the repairman will be in touch, thanks, or goodbye.
+_CLOSING_BEGINS = re.compile(r"维修人员|维修员|师傅.{0,4}联系|尽快.{0,4}联系|感谢|再见|随时")
 
 
 _SURNAME = re.compile(r"(?:姓|免贵姓)(.)")
 # Replies that are no name: the resident did not hear the question, or only agrees.
 _NOT_NAMES = frozenset("啥 什么 喂 哦 嗯 对 是 好 好的 您说 你说 没听清 再说一遍 说啥 干啥 我 是我 "
-                       "啊 啊什么 哈 呃 诶 哎 唉 嗯哼 啥呀 什么呀".split())
+                       "啊 啊什么 哈 呃 诶 哎 唉 嗯哼 啥呀 什么呀 "
+                       # a confirmation of the agent's read-back ("对，没错。")
+                       "没错 没错没错 对的 是的 行 可以 没问题".split())
 # A confirmation of the whole record at the end ("我跟您核对一下：…，对吧？") reads back too.
 CONFIRMING = re.compile(r"核对|确认一下|对吧|对吗|是吧|是不是|没错吧")
 
@@ -267,6 +282,7 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     # Recognizers run clauses together ("我姓孙孙丽电话幺五九…"): cut at the phone.
     text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
+    parts = [p[m.start():] if (m := _INTRODUCED_INSIDE.search(p)) else p for p in parts]
     # Normalized as the parts are: "三横王" is "3横王" after normalization.
     spelled_parts = {normalize(k + v) for k, v in (spellings or {}).items()}
     # Spelling ("田野的田", "弓长张") explains a character; it is not the name. A recognizer
@@ -276,10 +292,10 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     parts = [p for p in parts if p not in _NOT_NAMES]
     # "等会儿，你不记我名字啊？我叫孙桂芝": a clause that says it is the name wins.
     # ("我姓刘，刘建国" is not that: the surname comes first, then the name.)
-    introduced = [p for p in parts if re.match(r"(对|嗯)*(我|俺|咱|安)?叫", p)]
+    introduced = [p for p in parts if re.match(r"(对|嗯|哦|噢|啊|呃|哎|诶|唉)*(我|俺|咱|安)?叫", p)]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in introduced or parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
-                  and len(c) <= 4]
+                  and len(c) <= 4 and c not in _NOT_NAMES]
     surname = _SURNAME.search(normalize(text))
     if surname:
         first = surname.group(1)
@@ -332,6 +348,9 @@ def _longest_phone(text: str) -> str:
 
 
 _DIGIT_GROUP = re.compile(r"\d+")
+_NEGATED_DIGITS = re.compile(r"不是\d+")
+_YAO_DIGIT = re.compile(r"要(?=要*[零〇一二三四五六七八九幺洞\d])")
+_GROUP_GAP = re.compile(r"\s+")
 _NUMBER_BEFORE = re.compile(r"(\d[\d\s，,、\-]*)[\s，,、…。.\-哦呃啊嗯诶哎]*$")
 
 
@@ -344,10 +363,17 @@ def _corrected_phone(text: str) -> str:
     m = _CORRECTION.search(text)
     if not m:
         return ""
+    # A recognizer writes 幺 as 要 and the pauses between spoken groups as spaces ("要三三
+    # 洞五八七 二六要四 哎不对 不是要四 是要六"): the groups are the groups said.
+    text = _GROUP_GAP.sub("，", _YAO_DIGIT.sub("幺", text))
+    m = _CORRECTION.search(text)
+    assert m is not None
     again = _longest_phone(text[m.end():])
     if again:
         return again  # the whole number said again
-    after = _DIGIT_GROUP.findall(numbers_to_digits(text[m.end():]))
+    # "不对，不是幺四，是幺六": the digits named as wrong (不是…) say what is replaced, not
+    # what replaces it.
+    after = _DIGIT_GROUP.findall(_NEGATED_DIGITS.sub("", numbers_to_digits(text[m.end():])))
     # The number said right before the correction, as its spoken groups ("六八三四，二七五……哦").
     said = _NUMBER_BEFORE.search(numbers_to_digits(text[: m.start()]))
     if not after or not said:

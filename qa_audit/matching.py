@@ -56,7 +56,7 @@ def phrase_score(phrase: str, text: str, strict_short: bool = False) -> float:
         return 0.0
     if p in t:
         return 100.0
-    p = core(p)
+    whole, p = p, core(p)
     if p in t:
         return 100.0
     if len(p) <= 4:
@@ -84,6 +84,10 @@ def phrase_score(phrase: str, text: str, strict_short: bool = False) -> float:
     # "da gai duo shao".
     by_sound = fuzz.partial_ratio(sound_key(p).split(), sound_key(t).split(),
                                   score_cutoff=cutoff)
+    if whole != p and len(p) * 4 >= len(whole) * 3 and len(t) >= len(whole):
+        # A long phrase with little boilerplate ("以后有什么问题请您随时拨打"): taking its 请您
+        # out only misaligns a text that says it whole with one character misheard (拔打).
+        by_chars = max(by_chars, fuzz.partial_ratio(whole, t, score_cutoff=cutoff))
     # A sound match is slightly less sure than a character match.
     return max(by_chars, by_sound * 0.97)
 

@@ -24,7 +24,7 @@ from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_q
                                reply_to, turns, without_phone)
 from qa_audit.matching import (NEAR_SOUND_SCORE, best_phrase, contains_any, content_words,
                                digits_similarity, near_sound, phrase_score, repeat_score)
-from qa_audit.normalize import digits_only, normalize
+from qa_audit.normalize import digits_only, normalize, to_simplified
 from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
 from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
                               Transcript, evidence_of)
@@ -216,8 +216,17 @@ class CallContext:
     @cached_property
     def name_turn(self) -> Turn | None:
         asked = self.asked("name")
+        volunteered = self.phrasebook.repair.questions["name"].volunteered
+        spellings = self.phrasebook.repair.facts.spelled_surnames
+        given = first_with(self.turns, "customer", volunteered)
+        if asked.turn is not None and given is not None and given.index < asked.turn.index \
+                and CONFIRMING.search(asked.turn.text):
+            # "…姓名刘淑珍；电话…，对吗？" reads back the name the resident gave in one breath:
+            # it confirms, it does not ask, and "对，没错" is no name.
+            name = name_in(given.text, spellings)
+            if name and normalize(name) in normalize(asked.turn.text):
+                return given
         if asked.turn is not None and asked.match.score > self.fail_at:
-            spellings = self.phrasebook.repair.facts.spelled_surnames
             for t in reply_to(self.turns, asked.turn):
                 if name_in(t.text, spellings):
                     return t
@@ -227,8 +236,7 @@ class CallContext:
             for t in later:
                 if name_in(t.text, spellings):
                     return t
-        volunteered = self.phrasebook.repair.questions["name"].volunteered
-        return first_with(self.turns, "customer", volunteered)
+        return given
 
     @cached_property
     def cut_off(self) -> bool:
@@ -574,9 +582,11 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
     if fact == "address":
         from qa_audit.dispatch import house_numbers, place_said, same_house
 
-        address = ctx.address_text or said.text
+        # A recognizer may write a whole utterance in traditional characters (三號樓二單元):
+        # the house numbers are the same.
+        address = to_simplified(ctx.address_text or said.text)
         community = normalize(place_said(address))
-        echoed = without_phone(echo.text)
+        echoed = to_simplified(without_phone(echo.text))
         numbers = 100.0 if same_house(address, echoed) else digits_similarity(
             "".join(house_numbers(address)), "".join(house_numbers(echoed)))
         if len(community) >= 2:
@@ -607,6 +617,20 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
     return covered
 
 
+def _number_never_read_back(ctx: CallContext, asked: Turn) -> Verdict | None:
+    """A phone the recognizer could not make out (sample 403: 「有三三八 领导主席」) is
+    still a number answered: if the agent says no number at all after it, it was not read
+    back, whatever the digits were."""
+    replies = reply_to(ctx.turns, asked)
+    if not replies or len(digits_only("".join(t.text for t in replies))) < 3:
+        return None
+    after = [t for t in ctx.agent() if t.index > replies[-1].index]
+    if not after or any(digits_only(t.text) for t in after):
+        return None
+    return Verdict("fail", "住户报了电话号码，坐席之后没有念出任何号码（未跟读电话）",
+                   [asked, *after[:2]])
+
+
 @check("readback.problem")
 @check("readback.address")
 @check("readback.name")
@@ -630,6 +654,9 @@ def check_readback(ctx: CallContext, item: FormItem) -> Verdict:
         if said is None:
             asked = ctx.asked(fact)
             if asked.turn is not None and asked.match.score >= ctx.pass_at:
+                unread = _number_never_read_back(ctx, asked.turn) if fact == "phone" else None
+                if unread is not None:
+                    return unread
                 return Verdict("review", f"坐席询问了{label}，但找不到住户的回答，请人工确认",
                                [asked.turn])
             return Verdict("fail", f"通话中没有{label}，无从跟读", closing_turns(ctx.turns)[:1])

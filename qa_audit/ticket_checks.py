@@ -18,7 +18,7 @@ from qa_audit.dialogue import (Turn, correction_of, name_in, next_turns, phone_i
                                without_phone)
 from qa_audit.dispatch import (community_of, house_numbers, phone_numbers, place_said,
                                same_house, same_phone)
-from qa_audit.normalize import is_subsequence, normalize, pinyin_key, sound_key
+from qa_audit.normalize import is_subsequence, normalize, pinyin_key, sound_key, to_simplified
 from qa_audit.phrasebook import Form
 from qa_audit.records import Finding, ItemResult
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 # Kinds of problem a resident may call the same thing: 冰凉 is a very cold 不热.
 _COMPATIBLE = {"冰凉": {"冰凉", "不热"}, "不热": {"不热", "冰凉"}}
+# The faults a ticket must each carry: a cold radiator (不热, 冰凉, or the 测温 that checks
+# it) is one, water coming out (漏水) another.
+_FAULT = {"不热": "热", "冰凉": "热", "测温": "热", "漏水": "水"}
 # What a ticket adds to a surname when the resident gives no more (刘先生).
 _TITLES = frozenset({"先生", "女士", "小姐", "师傅", "阿姨", "大爷", "大妈", "大姐", "老师"})
 FINDING_OF_CHECK = {"ticket.name": "wrong_name", "ticket.phone": "wrong_phone",
@@ -107,6 +110,12 @@ def _check_problem(ctx: CallContext) -> Verdict:
         problems.append("工单没有填写报修类别和内容")
     if described and not described & accepted:
         problems.append(f"工单内容「{ticket.description}」与住户所述不符")
+    recorded = {_FAULT.get(k, k) for k in described | ({category} if category else set())}
+    # Two faults reported (不热, and a drip under the radiator): the ticket must carry both.
+    dropped = sorted(k for k in said if _FAULT.get(k, k) not in recorded)
+    if recorded and not problems and dropped:
+        problems.append(f"住户还反映了「{'、'.join(dropped)}」，工单没有记下"
+                        f"（工单：{category or ticket.description}）")
     if problems:
         return _verdict("fail", "；".join(problems), said_turns)
     return _verdict("pass", f"工单报修内容与住户所述一致（{category or ticket.description}）",
@@ -211,7 +220,8 @@ def _check_address(ctx: CallContext) -> Verdict:
         set(recorded_numbers) <= mentioned)
     doubt = _doubt(ctx, said, echo, complete=len(said_numbers) >= len(recorded_numbers),
                    alike=one_off and said_place == recorded_place,
-                   echo_agrees=echo is not None and house_numbers(echo.text) == said_numbers)
+                   echo_agrees=echo is not None and house_numbers(
+                       to_simplified(without_phone(echo.text))) == said_numbers)
     if doubt:
         return _verdict("review", "；".join(problems) + f"（{doubt}，请听录音确认）",
                         [said] + ([echo] if echo else []))

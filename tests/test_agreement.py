@@ -34,7 +34,8 @@ def test_devset_reference_transcripts(pb) -> None:
     assert agg.fails_without_evidence == []
 
 
-SETS = ["devcalls", "blind", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind10"]
+SETS = ["devcalls", "blind", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9",
+        "blind10"]
 
 
 @pytest.mark.parametrize("name", SETS)

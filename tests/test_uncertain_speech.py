@@ -60,3 +60,38 @@ def test_a_script_part_one_character_off_is_a_fail_from_a_person_and_review_from
     assert heard.item("closing").status == "review"
     assert "识别错误" in heard.item("closing").reason
     assert typed.item("closing").status == "fail"
+
+
+def test_a_closing_in_pieces_is_whole_although_the_resident_speaks_after_it(pb):
+    """Sample 403 as heard: the closing cut at its pause, then the resident asks when the
+    repairman comes. The closing is the agent's last run of turns, not its last piece."""
+    audit = score_call(
+        call(("a", "您好，大龙供暖报修，三零五号为您服务，请问您有什么问题？"),
+             ("c", "我家屋里温度太低了，才十六度，客厅和主卧都是。"), ("a", "客厅和主卧十六度。请问您的具体地址？"),
+             ("c", "万科城二十三号楼二单元一一零一。"), ("a", "万科城二十三号楼二单元一一零一。请问您的姓名？"),
+             ("c", "孙志强。"), ("a", "孙志强。请留一下联系电话？"), ("c", "一五九三三八二零六四七。"),
+             ("a", "一五九三三八二零六四七。"), ("a", "好！维修人员会尽快跟您联系。"),
+             ("a", "感谢您的来电。再见！"), ("c", "哎，那个师傅大概几点能到？")),
+        meta("repair", "305"), pb)
+    assert audit.item("closing").status == "pass"
+    cited = [e.text for e in audit.item("closing").evidence]
+    assert "好！维修人员会尽快跟您联系。" in cited and "感谢您的来电。再见！" in cited
+
+
+def test_a_phone_heard_as_gibberish_and_never_read_back_fails_the_read_back(pb):
+    """Sample 403 as heard: the resident's phone came out as 「有三三八 领导主席」, so no
+    phone is found — but the agent said no number after it, so it was not read back. Had
+    the agent said digits, a person would have to compare them."""
+    turns = [("a", "您好，大龙供暖报修，三零五号为您服务，请问您有什么问题？"),
+             ("c", "屋里温度太低了，才十六度，客厅和主卧都是。"), ("a", "客厅和主卧十六度。请问您的具体地址？"),
+             ("c", "万科城二十三号楼二单元一一零一。"), ("a", "万科城二十三号楼二单元一一零一。请问您的姓名？"),
+             ("c", "孙志强。"), ("a", "孙志强。请留一下联系电话？"), ("c", "有三三八 领导主席"),
+             ("a", "好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
+    unread = score_call(call(*turns, call_id="x", confidence=0.9, role_source="channel"),
+                        meta("repair", "305"), pb)
+    assert unread.item("readback_phone").status == "fail"
+    assert "没有念出任何号码" in unread.item("readback_phone").reason
+    turns.insert(8, ("a", "幺五九三三八二零六四七。"))
+    read = score_call(call(*turns, call_id="x", confidence=0.9, role_source="channel"),
+                      meta("repair", "305"), pb)
+    assert read.item("readback_phone").status != "fail"
