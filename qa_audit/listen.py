@@ -395,7 +395,9 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
         if all(h is not None and h[0] >= ACCEPT_FACT for h in hearings):
             settle(item, f"{_LISTENED}：坐席跟读了「{'，'.join(values)}」")
     item = by_check.get("ticket.problem")
-    if item is not None and item.status == "review" and ticket is not None:
+    # Heard: the ticket's kind of problem. Not settled so: a second fault the ticket lacks.
+    if item is not None and item.status == "review" and ticket is not None \
+            and "住户还反映了" not in item.reason:
         words = _problem_words(phrasebook, ticket)
         cited = [[u] for u in _cited(transcript, item.evidence, "customer")] or customer[:3]
         hearings = [(h[0], word) for word in words

@@ -14,8 +14,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from qa_audit.dialogue import (Turn, correction_of, name_in, next_turns, phone_in, spelled,
-                               without_phone)
+from qa_audit.dialogue import (Turn, correction_of, name_read_back, next_turns, phone_in,
+                               spelled, without_phone)
 from qa_audit.dispatch import (community_of, house_numbers, phone_numbers, place_said,
                                same_house, same_phone)
 from qa_audit.normalize import is_subsequence, normalize, pinyin_key, sound_key, to_simplified
@@ -114,8 +114,12 @@ def _check_problem(ctx: CallContext) -> Verdict:
     # Two faults reported (不热, and a drip under the radiator): the ticket must carry both.
     dropped = sorted(k for k in said if _FAULT.get(k, k) not in recorded)
     if recorded and not problems and dropped:
-        problems.append(f"住户还反映了「{'、'.join(dropped)}」，工单没有记下"
-                        f"（工单：{category or ticket.description}）")
+        problem = (f"住户还反映了「{'、'.join(dropped)}」，工单没有记下"
+                   f"（工单：{category or ticket.description}）")
+        if _from_asr(ctx):
+            # A recognizer's word for another fault (冷水 for 漏水) is no second fault.
+            return _verdict("review", f"{problem}（可能是识别错误，请听录音确认）", said_turns)
+        problems.append(problem)
     if problems:
         return _verdict("fail", "；".join(problems), said_turns)
     return _verdict("pass", f"工单报修内容与住户所述一致（{category or ticket.description}）",
@@ -131,12 +135,13 @@ def _check_name(ctx: CallContext) -> Verdict:
         return _verdict("fail", "工单没有填写报修人姓名", [said] if said else [])
     if said is None:
         return _verdict("review", f"通话中找不到住户的姓名，无法核对工单姓名「{ticket.caller_name}」")
-    name = name_in(said.text, ctx.phrasebook.repair.facts.spelled_surnames)
+    echo = _readback_of(ctx, said)
+    name = name_read_back(said.text, echo.text if echo else None,
+                          ctx.phrasebook.repair.facts.spelled_surnames)
     if normalize(name) == recorded:
         return _verdict("pass", "工单姓名与住户所说一致", [said])
     if len(name) == 1 and recorded[:1] == name and recorded[1:] in _TITLES:
         return _verdict("pass", f"住户只留了姓，工单记为「{ticket.caller_name}」", [said])
-    echo = _readback_of(ctx, said)
     if pinyin_key(name) == pinyin_key(recorded):
         # Heard on the phone, 潘晓东 and 潘小东 are the same; only a spelled-out character
         # ("桂花的桂") or a person's transcript tells which one the resident meant.
@@ -285,7 +290,7 @@ def _check_address_format(ctx: CallContext) -> Verdict:
     text = unicodedata.normalize("NFKC", ticket.address or "").replace(" ", "")
     pattern = ctx.phrasebook.repair.facts.address_format
     if re.fullmatch(pattern, text):
-        return _verdict("pass", "工单住址符合示例格式（小区+楼号+单元+房号）")
+        return _verdict("pass", "工单住址符合示例格式（小区+楼号+单元+房号；临街商铺为街道+门牌号+店名）")
     return _verdict("fail", f"工单住址「{ticket.address}」不符合示例格式，应写作如"
                             "「宏城花园11号楼2单元503」")
 

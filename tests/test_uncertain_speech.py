@@ -95,3 +95,28 @@ def test_a_phone_heard_as_gibberish_and_never_read_back_fails_the_read_back(pb):
     read = score_call(call(*turns, call_id="x", confidence=0.9, role_source="channel"),
                       meta("repair", "305"), pb)
     assert read.item("readback_phone").status != "fail"
+
+
+def test_a_second_fault_heard_by_a_recognizer_is_for_a_person_to_hear(pb):
+    """Sample 402 as heard: 漏水 came out as 冷水 (cold), a fault the leak ticket lacks. From a
+    recognizer that is review; typed by a person, a fault left off the ticket fails."""
+    from qa_audit.pipeline import audit_transcript, load_dispatch
+
+    from conftest import REPO
+
+    samples = REPO / "samples"
+    data = load_dispatch(calls=samples / "calls.csv", tickets=samples / "tickets.csv",
+                         stations=samples / "stations.csv")
+    turns = [("a", "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？"),
+             ("c", "我是滨河花园的，五号楼三单元四零一，我家暖气冷水了。"),
+             ("a", "滨河花园五号楼三单元四零一，暖气漏水。是哪个房间漏水？漏得厉害吗？"),
+             ("c", "卫生间那个暖气片，下边接头往外冒水，地上都湿了。"),
+             ("a", "卫生间暖气片接头冒水。请问您的姓名？"), ("c", "我叫刘海涛。"),
+             ("a", "刘海涛。请留一下联系电话？"), ("c", "幺三九零五幺七二八四六。"),
+             ("a", "幺三九零五幺七二八四六。"), ("a", "好！维修人员会尽快跟您联系。感谢您的来电。再见！")]
+    cid = "20261116_094030_301_repair_402"
+    heard = audit_transcript(call(*turns, call_id=cid, confidence=0.9, role_source="channel"),
+                             data, pb)
+    typed = audit_transcript(call(*turns, call_id=cid), data, pb)
+    assert heard.item("problem").status == "review"
+    assert typed.item("problem").status == "fail"
