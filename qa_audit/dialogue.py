@@ -306,6 +306,25 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     return max(candidates, key=len) if candidates else ""
 
 
+_RUN_ON_NAME = re.compile(r"(?:我|俺|咱)叫(\D{5,})")
+
+
+def name_read_back(text: str, echo: str | None, spellings: Mapping[str, str] | None = None) -> str:
+    """`name_in`, and for a name a recognizer ran into what the resident said next, with no
+    pause to tell where it ends ("我叫刘建华老太太耳朵背您有事打我电话就行"): the part the
+    agent's read-back begins with ("刘建华请留一下联系电话"), two to four characters."""
+    name = name_in(text, spellings)
+    if name or not echo:
+        return name
+    cut = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
+    m = _RUN_ON_NAME.search(normalize(cut))
+    if not m:
+        return ""
+    said_back = re.sub(r"^(好的|好|嗯|哦|对)+", "", normalize(echo))
+    run = m.group(1)
+    return next((run[:n] for n in (4, 3, 2) if said_back.startswith(run[:n])), "")
+
+
 _EXPLAINED = re.compile(r"\d+(是|那是|就是)(对门|楼上|楼下|隔壁|邻居|我)")
 _CORRECTION = re.compile(r"不对|错了|说错|应该是|不是.{0,6}是")
 _PHONE_RUN = re.compile(r"\d{7,}")
@@ -345,6 +364,20 @@ def _longest_phone(text: str) -> str:
     if len(run) > 11 and re.fullmatch(r"1[3-9]\d{9}", run[-11:]) and not run.startswith("0"):
         return run[-11:]
     return run
+
+
+# A run of spoken digits with 要 for 幺 in it, at its ends too ("二单元要两洞要").
+_SPOKEN_RUN = re.compile(r"[零〇一二三四五六七八九幺两洞要]{3,}")
+
+
+def yao_as_one(text: str) -> str:
+    """要 written by a recognizer for the spoken 幺 (one) in a run of spoken digits, next to
+    两 or 洞 or at the run's ends, where `normalize` does not see it: "五号楼二单元要两洞要"
+    -> "…幺两洞幺" (1201). A run needs two digits besides 要 ("要两个" is no number)."""
+    def fix(m: re.Match[str]) -> str:
+        run = m.group(0)
+        return run.replace("要", "幺") if len(run) - run.count("要") >= 2 else run
+    return _SPOKEN_RUN.sub(fix, text) if "要" in text else text
 
 
 _DIGIT_GROUP = re.compile(r"\d+")

@@ -141,10 +141,20 @@ def contains_any(words: Iterable[str], text: str) -> str | None:
     return None
 
 
+# Spoken contractions of a number and its measure word: 俩卧室 is 两个卧室, 仨屋 is 三个屋.
+_CONTRACTED = str.maketrans({"俩": "两个", "仨": "三个"})
+
+
+def uncontracted(text: str) -> str:
+    """A text with 俩/仨 spelled out (两个/三个), so a read-back in either form repeats it."""
+    return text.translate(_CONTRACTED)
+
+
 @lru_cache(maxsize=65536)
 def content_words(text: str) -> tuple[str, ...]:
     """The words of a statement that carry its content (jieba, fillers dropped)."""
-    return tuple(w for w in jieba.lcut(normalize(text)) if w not in _FILLER and w.strip())
+    return tuple(w for w in jieba.lcut(normalize(uncontracted(text))) if w not in _FILLER
+                 and w.strip())
 
 
 def repeat_score(said: str, echo: str) -> float:
@@ -156,6 +166,7 @@ def repeat_score(said: str, echo: str) -> float:
     words = content_words(said)
     if not words:
         return 0.0
+    echo = uncontracted(echo)
     echo_n, echo_py = normalize(echo), f" {sound_key(echo)} "
     total = sum(len(w) for w in words)
     hit = 0.0

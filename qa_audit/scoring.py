@@ -20,8 +20,8 @@ from rapidfuzz import fuzz
 from qa_audit import __version__
 from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_question, clauses,
                                closing_turns, corrected, correction_of, first_with, is_ack, is_question,
-                               name_in, next_turns, opening_turns, phone_in, question_score,
-                               reply_to, turns, without_phone)
+                               name_in, name_read_back, next_turns, opening_turns, phone_in,
+                               question_score, reply_to, turns, without_phone, yao_as_one)
 from qa_audit.matching import (NEAR_SOUND_SCORE, best_phrase, contains_any, content_words,
                                digits_similarity, near_sound, phrase_score, repeat_score)
 from qa_audit.normalize import digits_only, normalize, to_simplified
@@ -192,7 +192,7 @@ class CallContext:
         for t in self.customer():
             if turn.index < t.index < end and correction_of(t.text) and digits_only(t.text):
                 text = apply_correction(text, t.text)
-        return self._confirmed_room(turn, text)
+        return self._confirmed_room(turn, yao_as_one(text))
 
     def _confirmed_room(self, turn: Turn, text: str) -> str:
         """An address that names two flats ("七号楼二单元。我家是六零三，他家是对门，六零四"): the
@@ -572,7 +572,7 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
     if fact == "phone":
         return digits_similarity(phone_in(said.text), echo.text)
     if fact == "name":
-        name = name_in(said.text, ctx.phrasebook.repair.facts.spelled_surnames)
+        name = name_read_back(said.text, echo.text, ctx.phrasebook.repair.facts.spelled_surnames)
         if not name:
             return 0.0
         full = phrase_score(name, echo.text)
@@ -614,6 +614,20 @@ def _readback_score(ctx: CallContext, fact: str, said: Turn, echo: Turn) -> floa
         # The facts of a long complaint said back and nothing else ("客厅十七度，卧室十八度"
         # for "就是不热啊，客厅十七度，卧室也就十八度，我家老爷子……"): a read-back in short.
         return max(covered, repeat_score(statement, said.text))
+    # The facts may come from more than one of the resident's turns ("屋里十七度。" and, asked
+    # which room, "小卧室，孩子住那屋。"), read back together ("小卧室十七度"): a statement
+    # of where and how bad, every word of it the resident's, repeats the problem.
+    # A recognizer runs the next question into it ("小卧室十七度请问您的具体地址"): that is
+    # no part of the read-back.
+    guide = ctx.phrasebook.repair.questions
+    bare = normalize(statement)
+    for asked in sorted({normalize(p) for q in questions for p in q.phrases}, key=len,
+                        reverse=True):
+        bare = bare.replace(asked, "")
+    told = " ".join(t.text for t in ctx.problem_turns if t.index < echo.index)
+    if told and len(content_words(bare)) >= 2 and contains_any(
+            [*guide["location"].volunteered, *guide["severity"].volunteered], bare):
+        return max(covered, repeat_score(bare, told))
     return covered
 
 

@@ -35,7 +35,7 @@ def test_devset_reference_transcripts(pb) -> None:
 
 
 SETS = ["devcalls", "blind", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9",
-        "blind10"]
+        "blind10", "blind11"]
 
 
 @pytest.mark.parametrize("name", SETS)
