@@ -6,38 +6,18 @@ recognizer without their commas."""
 from functools import cache
 
 import pytest
-from conftest import call, meta
+from conftest import (CLOSING, FOLLOWUP_CLOSING, FOLLOWUP_OPENING, GREETING, call, codes, meta,
+                     status, ticket)
 
 from qa_audit.phrasebook import load_phrasebook
-from qa_audit.records import Ticket
 from qa_audit.scoring import score_call
 
 A, C = "a", "c"
-
-GREETING = (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？")
-CLOSING = (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！")
-FOLLOWUP_OPENING = (A, "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？")
-FOLLOWUP_CLOSING = (A, "感谢您的合作，以后有什么问题，请您随时拨打五八八八幺幺九，我们将及时为您服务。")
 
 
 @cache
 def _pb():
     return load_phrasebook()
-
-
-def _ticket(**fields: str) -> Ticket:
-    base = {"ticket_id": "T1", "seat": "02", "recorder": "301", "caller_name": "孙丽",
-            "caller_phone": "13611223344", "address": "西辛小区5号楼2单元301",
-            "category": "漏水", "description": "卫生间暖气片接头滴水", "station": "西辛站"}
-    return Ticket(**{**base, **fields})
-
-
-def _status(audit, item_id):
-    return next(i for i in audit.items if i.id == item_id).status
-
-
-def _codes(audit):
-    return {f.code for f in audit.findings}
 
 
 def _intake(address_turns, name_turn="孙丽。", name_echo="孙丽。请留一下联系电话？"):
@@ -72,10 +52,10 @@ def test_a_room_corrected_during_the_read_back_is_the_corrected_room(source) -> 
     """The resident corrects the room while the agent reads it back, naming the wrong one as
     the flat across the landing: the address is the corrected room, not both numbers."""
     audit = score_call(call(*_intake(ROOM_CORRECTED_IN_READBACK), role_source=source), meta(),
-                       _pb(), ticket=_ticket())
-    assert _status(audit, "address") == "pass"
-    assert _status(audit, "readback_address") == "pass"
-    assert "wrong_address" not in _codes(audit)
+                       _pb(), ticket=ticket())
+    assert status(audit, "address") == "pass"
+    assert status(audit, "readback_address") == "pass"
+    assert "wrong_address" not in codes(audit)
 
 
 NEIGHBOUR_REPORT = [
@@ -92,13 +72,13 @@ def test_two_flats_named_the_one_read_back_and_confirmed_is_the_address(source) 
     wrong address — also from a recognizer, as both numbers were heard, not one misheard."""
     turns = _intake(NEIGHBOUR_REPORT)
     wrong = score_call(call(*turns, role_source=source), meta(), _pb(),
-                       ticket=_ticket(address="西辛小区5号楼2单元302"))
-    assert _status(wrong, "address") == "fail"
-    assert "wrong_address" in _codes(wrong)
-    assert _status(wrong, "readback_address") == "pass"
-    right = score_call(call(*turns, role_source=source), meta(), _pb(), ticket=_ticket())
-    assert _status(right, "address") == "pass"
-    assert "wrong_address" not in _codes(right)
+                       ticket=ticket(address="西辛小区5号楼2单元302"))
+    assert status(wrong, "address") == "fail"
+    assert "wrong_address" in codes(wrong)
+    assert status(wrong, "readback_address") == "pass"
+    right = score_call(call(*turns, role_source=source), meta(), _pb(), ticket=ticket())
+    assert status(right, "address") == "pass"
+    assert "wrong_address" not in codes(right)
 
 
 def test_a_neighbours_flat_mentioned_beside_the_address_still_passes() -> None:
@@ -106,8 +86,8 @@ def test_a_neighbours_flat_mentioned_beside_the_address_still_passes() -> None:
     the resident passes, as before."""
     turns = _intake([(C, "西辛小区五号楼二单元三零一，楼上四零一漏下来的。"),
                      (A, "好的。")])
-    audit = score_call(call(*turns), meta(), _pb(), ticket=_ticket())
-    assert _status(audit, "address") == "pass"
+    audit = score_call(call(*turns), meta(), _pb(), ticket=ticket())
+    assert status(audit, "address") == "pass"
 
 
 # --- guiding and names -------------------------------------------------------------------
@@ -127,7 +107,7 @@ def test_asking_whether_it_still_drips_asks_the_severity() -> None:
         (A, "一三六一一二二三三四四。"),
         CLOSING,
     ]
-    assert _status(score_call(call(*turns), meta(), _pb()), "guide_severity") == "pass"
+    assert status(score_call(call(*turns), meta(), _pb()), "guide_severity") == "pass"
 
 
 def test_a_name_after_a_confirmation_without_its_comma() -> None:
@@ -137,9 +117,9 @@ def test_a_name_after_a_confirmation_without_its_comma() -> None:
                     name_echo="可以登记您的您贵姓")
     turns[7:7] = [(C, "对刘女士就行"), (A, "刘女士请留一下联系电话")]
     audit = score_call(call(*turns, role_source="channel"), meta(), _pb(),
-                       ticket=_ticket(caller_name="刘女士"))
-    assert _status(audit, "name") == "pass"
-    assert "wrong_name" not in _codes(audit)
+                       ticket=ticket(caller_name="刘女士"))
+    assert status(audit, "name") == "pass"
+    assert "wrong_name" not in codes(audit)
 
 
 def test_a_spelled_name_run_together_by_a_recognizer_is_still_found() -> None:
@@ -148,10 +128,10 @@ def test_a_spelled_name_run_together_by_a_recognizer_is_still_found() -> None:
     turns = _intake([(C, "西辛小区5号楼2单元301"), (A, "西辛小区五号楼二单元三零一")],
                     name_turn="王静三横王安静的静", name_echo="王静安静的静请留一下联系电话")
     audit = score_call(call(*turns, role_source="channel"), meta(), _pb(),
-                       ticket=_ticket(caller_name="王晶"))
-    assert _status(audit, "name") == "fail"
-    assert "wrong_name" in _codes(audit)
-    assert _status(audit, "readback_name") == "pass"
+                       ticket=ticket(caller_name="王晶"))
+    assert status(audit, "name") == "fail"
+    assert "wrong_name" in codes(audit)
+    assert status(audit, "readback_name") == "pass"
 
 
 # --- conduct -----------------------------------------------------------------------------
@@ -159,9 +139,9 @@ def test_a_spelled_name_run_together_by_a_recognizer_is_still_found() -> None:
 def test_telling_the_resident_urging_is_useless_is_impolite() -> None:
     turns = [GREETING, (C, "你们电话太难打了！我家暖气不热。"),
              (A, "报修的人多，都在排队，你着急也没用。哪个屋不热？"), (C, "北屋。"), CLOSING]
-    assert "impolite" in _codes(score_call(call(*turns), meta(), _pb()))
+    assert "impolite" in codes(score_call(call(*turns), meta(), _pb()))
     calm = [GREETING, (C, "我家暖气不热。"), (A, "您别着急，哪个屋不热？"), (C, "北屋。"), CLOSING]
-    assert "impolite" not in _codes(score_call(call(*calm), meta(), _pb()))
+    assert "impolite" not in codes(score_call(call(*calm), meta(), _pb()))
 
 
 @pytest.mark.parametrize("line", ["我保证师傅半个小时之内就上门。", "师傅两个小时之内肯定上门。"])
@@ -169,7 +149,7 @@ def test_a_guaranteed_visit_within_a_time_is_an_invalid_promise(line) -> None:
     turns = [FOLLOWUP_OPENING, (C, "方便。"), (A, "您对我们的服务还有什么建议或意见吗？"),
              (C, "以后能不能快点儿？"), (A, line), FOLLOWUP_CLOSING]
     audit = score_call(call(*turns), meta("followup"), _pb())
-    assert "invalid_promise" in _codes(audit)
+    assert "invalid_promise" in codes(audit)
 
 
 # --- follow-ups --------------------------------------------------------------------------
@@ -184,8 +164,8 @@ def test_a_repairman_praised_before_the_question_answers_it() -> None:
         (A, "跟您收费了吗？"), (C, "没有。"),
         (A, "请您为我们的服务打分，一到十分。"), (C, "十分。"),
         (A, "您对我们的服务还有什么建议或意见吗？"), (C, "没有。"))), meta("followup"), _pb())
-    assert _status(audit, "asked_attitude") == "na"
-    assert _status(audit, "asked_resolved") == "na"
+    assert status(audit, "asked_attitude") == "na"
+    assert status(audit, "asked_resolved") == "na"
     assert audit.answers["attitude"] == "satisfied"
 
 
@@ -197,8 +177,8 @@ def test_a_follow_up_put_off_asks_nothing_and_its_closing_passes_if_said(closing
     audit = score_call(call(*turns), meta("followup"), _pb())
     for item in ("asked_resolved", "asked_attitude", "asked_charged", "asked_rating",
                  "asked_suggestions"):
-        assert _status(audit, item) == "na", item
-    assert _status(audit, "closing") == expected
+        assert status(audit, item) == "na", item
+    assert status(audit, "closing") == expected
     assert audit.answers == {}
 
 
@@ -208,8 +188,8 @@ def test_no_repairman_came_so_attitude_and_charge_are_not_asked() -> None:
         (A, "非常抱歉，请问问题解决了吗？"), (C, "没解决，到现在还是凉的。"),
         (A, "我马上给您重新派单催办。请您为我们的服务打分，一到十分。"), (C, "一分。"),
         (A, "您对我们的服务还有什么建议或意见吗？"), (C, "赶紧派人来。"))), meta("followup"), _pb())
-    assert _status(audit, "asked_attitude") == "na"
-    assert _status(audit, "asked_charged") == "na"
+    assert status(audit, "asked_attitude") == "na"
+    assert status(audit, "asked_charged") == "na"
     assert audit.answers == {"resolved": "no", "rating": 1}
 
 
@@ -218,7 +198,7 @@ def test_unasked_attitude_still_fails_when_the_repairman_came() -> None:
         (C, "方便。"), (A, "请问问题解决了吗？"), (C, "解决了，师傅来了一趟就好了。"),
         (A, "请您为我们的服务打分，一到十分。"), (C, "九分。"),
         (A, "您对我们的服务还有什么建议或意见吗？"), (C, "没有。"))), meta("followup"), _pb())
-    assert _status(audit, "asked_attitude") == "fail"
+    assert status(audit, "asked_attitude") == "fail"
 
 
 @pytest.mark.parametrize("reply", ["没怎么解决，屋里还是十七八度。", "没彻底解决，晚上又凉了。"])

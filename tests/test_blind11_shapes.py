@@ -5,15 +5,13 @@ what follows it, and 要 for 幺 at the ends of a house number."""
 
 from functools import cache
 
-from conftest import call, meta
+from conftest import CLOSING, GREETING, call, meta, ticket as full_ticket
 
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.records import Ticket
 from qa_audit.scoring import score_call
 
 A, C = "a", "c"
-GREETING = (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？")
-CLOSING = (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！")
 
 
 @cache
@@ -25,7 +23,7 @@ def _ticket(**fields: str) -> Ticket:
     base = {"ticket_id": "T1", "seat": "02", "recorder": "301", "caller_name": "韩雪梅",
             "caller_phone": "13611223344", "address": "西园小区3号楼1单元402",
             "category": "不热", "description": "卧室16度", "station": "西园站"}
-    return Ticket(**{**base, **fields})
+    return full_ticket(**{**base, **fields})
 
 
 def _item(turns, item_id, ticket: Ticket | None = None, **transcript):

@@ -7,38 +7,18 @@ long closing phrase misheard)."""
 from functools import cache
 
 import pytest
-from conftest import call, meta
+from conftest import CLOSING, FOLLOWUP_OPENING, GREETING, call, codes, meta, status, ticket
 
 from qa_audit.matching import phrase_score
 from qa_audit.phrasebook import load_phrasebook
-from qa_audit.records import Ticket
 from qa_audit.scoring import score_call
 
 A, C = "a", "c"
-
-GREETING = (A, "您好，大龙供暖报修，三零一号为您服务，请问您有什么问题？")
-CLOSING = (A, "好！维修人员会尽快跟您联系。感谢您的来电。再见！")
-FOLLOWUP_OPENING = (A, "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？")
 
 
 @cache
 def _pb():
     return load_phrasebook()
-
-
-def _ticket(**fields: str) -> Ticket:
-    base = {"ticket_id": "T1", "seat": "02", "recorder": "301", "caller_name": "孙丽",
-            "caller_phone": "13611223344", "address": "西辛小区5号楼2单元301",
-            "category": "漏水", "description": "卫生间暖气片接头滴水", "station": "西辛站"}
-    return Ticket(**{**base, **fields})
-
-
-def _status(audit, item_id):
-    return next(i for i in audit.items if i.id == item_id).status
-
-
-def _codes(audit):
-    return {f.code for f in audit.findings}
 
 
 # --- everything in one breath, confirmed in one turn ------------------------------------------
@@ -69,10 +49,10 @@ ONE_BREATH_HEARD = [
 def test_a_name_given_in_one_breath_and_confirmed_is_the_name(turns, source) -> None:
     """The agent's 核对 turn reads the name back ("姓名孙丽…，对吗？"); it does not ask for it,
     and the resident's "对，没错" that answers it is no name."""
-    audit = score_call(call(*turns, role_source=source), meta(), _pb(), ticket=_ticket())
-    assert _status(audit, "name") == "pass"
-    assert _status(audit, "readback_name") == "pass"
-    assert "wrong_name" not in _codes(audit)
+    audit = score_call(call(*turns, role_source=source), meta(), _pb(), ticket=ticket())
+    assert status(audit, "name") == "pass"
+    assert status(audit, "readback_name") == "pass"
+    assert "wrong_name" not in codes(audit)
 
 
 def test_a_hesitation_run_into_the_name_is_no_part_of_it() -> None:
@@ -89,9 +69,9 @@ def test_a_hesitation_run_into_the_name_is_no_part_of_it() -> None:
         (A, "13611223344"),
         CLOSING,
     ]
-    audit = score_call(call(*turns, role_source="channel"), meta(), _pb(), ticket=_ticket())
-    assert _status(audit, "name") == "pass"
-    assert _status(audit, "readback_name") == "pass"
+    audit = score_call(call(*turns, role_source="channel"), meta(), _pb(), ticket=ticket())
+    assert status(audit, "name") == "pass"
+    assert status(audit, "readback_name") == "pass"
 
 
 def test_a_read_back_in_traditional_characters_reads_back_the_address() -> None:
@@ -107,8 +87,8 @@ def test_a_read_back_in_traditional_characters_reads_back_the_address() -> None:
         (A, "13611223344"),
         CLOSING,
     ]
-    audit = score_call(call(*turns, role_source="channel"), meta(), _pb(), ticket=_ticket())
-    assert _status(audit, "readback_address") == "pass"
+    audit = score_call(call(*turns, role_source="channel"), meta(), _pb(), ticket=ticket())
+    assert status(audit, "readback_address") == "pass"
 
 
 # --- a phone corrected in its last digits -------------------------------------------------------
@@ -139,13 +119,13 @@ def test_a_phone_corrected_in_its_last_digits_is_the_corrected_number(said, echo
     """"…三三四三……不对，不是四三，是四四": the digits named as wrong are what is replaced;
     a ticket with the number from before the correction is wrong."""
     audit = score_call(_phone_call(said, echo, source), meta(), _pb(),
-                       ticket=_ticket(caller_phone="13611223343"))
-    assert _status(audit, "phone") == "fail"
-    assert "wrong_phone" in _codes(audit)
-    right = score_call(_phone_call(said, echo, source), meta(), _pb(), ticket=_ticket())
-    assert _status(right, "phone") == "pass"
-    assert _status(right, "readback_phone") == "pass"
-    assert "wrong_phone" not in _codes(right)
+                       ticket=ticket(caller_phone="13611223343"))
+    assert status(audit, "phone") == "fail"
+    assert "wrong_phone" in codes(audit)
+    right = score_call(_phone_call(said, echo, source), meta(), _pb(), ticket=ticket())
+    assert status(right, "phone") == "pass"
+    assert status(right, "readback_phone") == "pass"
+    assert "wrong_phone" not in codes(right)
 
 
 # --- two faults, one ticketed --------------------------------------------------------------------
@@ -168,14 +148,14 @@ def _two_faults():
 
 def test_a_ticket_that_drops_one_of_two_faults_fails_the_problem() -> None:
     audit = score_call(_two_faults(), meta(), _pb(),
-                       ticket=_ticket(category="不热", description="客厅暖气不热"))
-    assert _status(audit, "problem") == "fail"
+                       ticket=ticket(category="不热", description="客厅暖气不热"))
+    assert status(audit, "problem") == "fail"
 
 
 def test_a_ticket_that_carries_both_faults_passes_the_problem() -> None:
     audit = score_call(_two_faults(), meta(), _pb(),
-                       ticket=_ticket(category="漏水", description="客厅暖气片滴水，暖气不热"))
-    assert _status(audit, "problem") == "pass"
+                       ticket=ticket(category="漏水", description="客厅暖气片滴水，暖气不热"))
+    assert status(audit, "problem") == "pass"
 
 
 def test_a_measurement_ticket_carries_the_cold_radiator_it_checks() -> None:
@@ -192,8 +172,8 @@ def test_a_measurement_ticket_carries_the_cold_radiator_it_checks() -> None:
         CLOSING,
     ]
     audit = score_call(call(*turns), meta(), _pb(),
-                       ticket=_ticket(category="测温", description="暖气不热，需测室温"))
-    assert _status(audit, "problem") == "pass"
+                       ticket=ticket(category="测温", description="暖气不热，需测室温"))
+    assert status(audit, "problem") == "pass"
 
 
 # --- follow-up: praise of the repairman volunteered --------------------------------------------
@@ -211,7 +191,7 @@ def test_praise_of_the_repairman_volunteered_answers_the_attitude_question() -> 
         (A, "感谢您的合作，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"),
     ]
     audit = score_call(call(*turns), meta("followup"), _pb())
-    assert _status(audit, "asked_attitude") in ("na", "pass")
+    assert status(audit, "asked_attitude") in ("na", "pass")
     assert audit.answers.get("attitude") == "satisfied"
 
 
@@ -243,4 +223,4 @@ def test_a_follow_up_closing_heard_with_one_character_off_passes() -> None:
         (A, "好的感谢您的合作以后有什么问题请您随时拔打我们的报修电话我们将及时为您服务"),
     ]
     audit = score_call(call(*turns, role_source="channel"), meta("followup"), _pb())
-    assert _status(audit, "closing") == "pass"
+    assert status(audit, "closing") == "pass"
