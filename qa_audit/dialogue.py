@@ -31,7 +31,8 @@ _QUESTION_WORDS = ("吗", "么", "哪", "多少", "几", "什么", "怎么", "�
 # 安 is how a recognizer writes the dialect 俺.
 # "对，刘女士就行" heard without its comma ("对刘女士就行"): the confirmation is no part of the name.
 # "哦我叫孟庆福" heard without its pause: a hesitation before the name is no part of it.
-_NAME_LEADS = re.compile(r"^(对|嗯|哦|噢|啊|呃|哎|诶|唉)*((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)?")
+_HESITATION = "(对|嗯|哦|噢|啊|呃|哎|诶|唉)*"
+_NAME_LEADS = re.compile(rf"^{_HESITATION}((我|俺|咱|安)(叫|姓|是)|姓|叫|免贵姓|这边是|是)?")
 # "我是裕龙小区…五零一的我叫刘淑珍" run together: the name begins where the resident says so.
 _INTRODUCED_INSIDE = re.compile(r"(?<=.)(我|俺|咱)叫")
 _NAME_TAILS = re.compile(r"(先生|女士|小姐|师傅|阿姨|大爷|大姐|就行|就可以|就好|就成|吧)$")
@@ -280,7 +281,7 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     `spellings`: surnames spelled by their parts (弓长 -> 张, the phrasebook's
     spelled_surnames), which explain a character and are not the name."""
     # Recognizers run clauses together ("我姓孙孙丽电话幺五九…"): cut at the phone.
-    text = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
+    text = _before_other_facts(text)
     parts = [normalize(c) for c in _CLAUSE_SPLIT.split(text) if normalize(c)]
     parts = [p[m.start():] if (m := _INTRODUCED_INSIDE.search(p)) else p for p in parts]
     # Normalized as the parts are: "三横王" is "3横王" after normalization.
@@ -292,7 +293,7 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     parts = [p for p in parts if p not in _NOT_NAMES]
     # "等会儿，你不记我名字啊？我叫孙桂芝": a clause that says it is the name wins.
     # ("我姓刘，刘建国" is not that: the surname comes first, then the name.)
-    introduced = [p for p in parts if re.match(r"(对|嗯|哦|噢|啊|呃|哎|诶|唉)*(我|俺|咱|安)?叫", p)]
+    introduced = [p for p in parts if re.match(rf"{_HESITATION}(我|俺|咱|安)?叫", p)]
     candidates = [_NAME_TAILS.sub("", _NAME_LEADS.sub("", p)) for p in introduced or parts]
     candidates = [c for c in candidates if c and not any(ch.isdigit() for ch in c)
                   and len(c) <= 4 and c not in _NOT_NAMES]
@@ -306,6 +307,12 @@ def name_in(text: str, spellings: Mapping[str, str] | None = None) -> str:
     return max(candidates, key=len) if candidates else ""
 
 
+def _before_other_facts(text: str) -> str:
+    """A resident's words up to the next fact (a phone, 电话, 地址…): recognizers run clauses
+    together ("我姓孙孙丽电话幺五九…")."""
+    return re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
+
+
 _RUN_ON_NAME = re.compile(r"(?:我|俺|咱)叫(\D{5,})")
 
 
@@ -316,8 +323,7 @@ def name_read_back(text: str, echo: str | None, spellings: Mapping[str, str] | N
     name = name_in(text, spellings)
     if name or not echo:
         return name
-    cut = re.sub(r"(电话|手机|号码|联系方式|地址).*", "", without_phone(text))
-    m = _RUN_ON_NAME.search(normalize(cut))
+    m = _RUN_ON_NAME.search(normalize(_before_other_facts(text)))
     if not m:
         return ""
     said_back = re.sub(r"^(好的|好|嗯|哦|对)+", "", normalize(echo))
@@ -393,14 +399,12 @@ def _corrected_phone(text: str) -> str:
     correction say again the part that was wrong: they replace the digits from where they
     start again (the group they begin, or the last digit like their first), not the whole
     number; "" when the turn holds no such correction of a number."""
-    m = _CORRECTION.search(text)
-    if not m:
-        return ""
     # A recognizer writes 幺 as 要 and the pauses between spoken groups as spaces ("要三三
     # 洞五八七 二六要四 哎不对 不是要四 是要六"): the groups are the groups said.
     text = _GROUP_GAP.sub("，", _YAO_DIGIT.sub("幺", text))
     m = _CORRECTION.search(text)
-    assert m is not None
+    if not m:
+        return ""
     again = _longest_phone(text[m.end():])
     if again:
         return again  # the whole number said again

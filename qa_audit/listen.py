@@ -27,7 +27,6 @@ from rapidfuzz.distance import Levenshtein
 from qa_audit.audio import SAMPLE_RATE, Recording
 from qa_audit.asr_lexicon import sounds
 from qa_audit.normalize import digits_only, is_subsequence, spoken, to_simplified
-from qa_audit.records import Finding
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -183,6 +182,8 @@ ID_UNSAID_MARGIN = 10.0
 # Nats by which a digit the recognizer dropped must fit better than any other digit there.
 DIGIT_MARGIN = 2.0
 _LISTENED = "复听录音"
+# A stretch longer than one decoder window (30 s, less the padding) is not weighed.
+_LONGEST_S = 28.0
 _PLACEHOLDER = re.compile(r"[xX]{3,}")
 
 
@@ -200,7 +201,7 @@ def heard(listener: Listener, utterances: Sequence[Utterance], expected: str) ->
     role = utterances[0].role
     text = "".join(u.text for u in utterances)
     start, end = min(u.start for u in utterances), max(u.end for u in utterances)
-    if end - start > 28.0:
+    if end - start > _LONGEST_S:
         return None
     said = written_as_spoken(text)
     if written_as_spoken(expected) in said:
@@ -231,10 +232,10 @@ def _id_surely_unsaid(listener: Listener, agent: Sequence[Utterance], standard: 
     if not agent or not agent_id or spoken(agent_id) not in written_as_spoken(standard):
         return False
     text = "".join(u.text for u in agent)
-    if digits_only(text) or agent[0].role != "agent":
+    if digits_only(text):
         return False
     start, end = min(u.start for u in agent), max(u.end for u in agent)
-    if end - start > 28.0:
+    if end - start > _LONGEST_S:
         return False
     as_heard = listener.weigh("agent", start, end, ("", text, ""))
     with_id = listener.weigh("agent", start, end, ("", standard, ""))
@@ -425,14 +426,13 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
             continue
         agent = _cited(transcript, item.evidence, "agent")
         if check == "opening" and _id_surely_unsaid(listener, agent, standard, audit.agent_id):
+            from qa_audit.scoring import nonstandard_opening
+
             item.status, item.points = "fail", 0.0
             item.reason = (f"{_LISTENED}：录音里没有工号，与不报工号的说法相符"
                            f"（原判：{item.reason}）")
             changed.append(item.id)
-            audit.findings.append(Finding(
-                code="nonstandard_phrase", fine_yuan=phrasebook.fine("nonstandard_phrase"),
-                detail=f"开头语不规范：{item.reason}", evidence=item.evidence, item=item.id,
-                serious=phrasebook.is_serious("nonstandard_phrase")))
+            audit.findings.append(nonstandard_opening(phrasebook, item))
             continue
         # A placeholder (请您随时拨打XXXXXXX: the hotline's number, or 我们的报修电话) is
         # not weighed; the words either side of it are.

@@ -55,6 +55,13 @@ class CallContext:
     def turns(self) -> list[Turn]:
         return turns(self.transcript)
 
+    @cached_property
+    def from_asr(self) -> bool:
+        """Whether the words come from a recognizer (so may be misheard) rather than a
+        person."""
+        return self.transcript.role_source != "given" or any(
+            u.confidence is not None for u in self.transcript.utterances)
+
     @property
     def pass_at(self) -> float:
         return self.phrasebook.matching.thresholds.pass_
@@ -297,9 +304,7 @@ def _part_score(ctx: CallContext, part_id: str, phrases: Sequence[str], agent_id
         today = ctx.phrasebook.holiday_on(ctx.meta.started_at.date())
         if today is not None and phrase_score(today[1], text) >= ctx.pass_at:
             return 100.0, ""
-    from qa_audit.ticket_checks import _from_asr
-
-    if m.score <= ctx.fail_at and _from_asr(ctx):
+    if m.score <= ctx.fail_at and ctx.from_asr:
         # A recognizer writes one character of a phrase as another (感谢您的合传): maybe
         # said, for a person (or listening again) to hear.
         off = next((p for p in phrases if _one_char_off(normalize(p), normalize(text))), None)
@@ -771,6 +776,13 @@ def conduct_findings(ctx: CallContext) -> list[Finding]:
     return out
 
 
+def nonstandard_opening(pb: Phrasebook, opening: ItemResult) -> Finding:
+    """The fine for a failed first sentence (nonstandard_phrase), on the opening item."""
+    return Finding(code="nonstandard_phrase", fine_yuan=pb.fine("nonstandard_phrase"),
+                   detail=f"开头语不规范：{opening.reason}", evidence=opening.evidence,
+                   item=opening.id, serious=pb.is_serious("nonstandard_phrase"))
+
+
 def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
              item: str | None = None) -> Finding:
     return Finding(code=code, fine_yuan=pb.fine(code), detail=detail,
@@ -842,11 +854,9 @@ def _heard_answer(ctx: CallContext, slot: str, replies: list[Turn]) -> Any:
     """The answer in the replies. On recognizer output, a word heard with one syllable
     misheard ("解结了" for 解决了) still answers; a rating heard unsurely is left out, as a
     number is one syllable a recognizer easily mishears (就分 for 六分)."""
-    from qa_audit.ticket_checks import _from_asr
-
     text = "".join(t.text for t in replies)
     value = _answer(ctx, slot, text)
-    if not _from_asr(ctx):
+    if not ctx.from_asr:
         return value
     if slot == "rating":
         bar = ctx.phrasebook.matching.min_fine_confidence
@@ -946,10 +956,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
         findings = [f for f in findings if f.code != "missing_ticket"]
     opening = next((i for i in items if form_check(form, i.id) == "opening"), None)
     if opening is not None and opening.status == "fail":
-        findings.append(Finding(code="nonstandard_phrase",
-                                fine_yuan=phrasebook.fine("nonstandard_phrase"),
-                                detail=f"开头语不规范：{opening.reason}", evidence=opening.evidence,
-                                item=opening.id, serious=phrasebook.is_serious("nonstandard_phrase")))
+        findings.append(nonstandard_opening(phrasebook, opening))
     findings += conduct_findings(ctx)
     answers: dict[str, Any] = {}
     if call_type == "followup":

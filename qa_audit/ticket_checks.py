@@ -42,12 +42,6 @@ def _verdict(*args, **kwargs) -> Verdict:
     return Verdict(*args, **kwargs)
 
 
-def _from_asr(ctx: CallContext) -> bool:
-    """Whether the words come from a recognizer (so may be misheard) rather than a person."""
-    return ctx.transcript.role_source != "given" or any(
-        u.confidence is not None for u in ctx.transcript.utterances)
-
-
 def _contains_run(numbers: list[str], run: list[str]) -> bool:
     """Whether the recorded numbers all appear, in order, among those said: a resident adds
     a floor ("四单元一楼一零一") or a neighbour ("楼上是五零一") that the ticket leaves out."""
@@ -68,7 +62,7 @@ def _doubt(ctx: CallContext, said: Turn, echo: Turn | None, *, complete: bool,
     A fine needs two hearings of the fact, the resident's words and the agent's read-back,
     that are complete, agree with each other, were heard with confidence, and differ from
     the ticket in a way a recognizer would not produce (`alike`: sounds close to the ticket)."""
-    if not _from_asr(ctx):
+    if not ctx.from_asr:
         return None
     if not complete:
         return "识别出的内容不完整，可能是识别错误"
@@ -116,7 +110,7 @@ def _check_problem(ctx: CallContext) -> Verdict:
     if recorded and not problems and dropped:
         problem = (f"住户还反映了「{'、'.join(dropped)}」，工单没有记下"
                    f"（工单：{category or ticket.description}）")
-        if _from_asr(ctx):
+        if ctx.from_asr:
             # A recognizer's word for another fault (冷水 for 漏水) is no second fault.
             return _verdict("review", f"{problem}（可能是识别错误，请听录音确认）", said_turns)
         problems.append(problem)
@@ -270,7 +264,7 @@ def _check_station(ctx: CallContext) -> Verdict:
                                   f"应派{match.station}，工单派{ticket.station}，请人工确认", evidence)
     if right:
         return _verdict("pass", f"{match.community}由{match.station}负责，派单正确", evidence)
-    if _from_asr(ctx) and match.score < 100:
+    if ctx.from_asr and match.score < 100:
         return _verdict("review", f"识别出的地址像是「{match.community}」（{match.station}负责，匹配度"
                                   f"{match.score:.0f}），工单派{ticket.station}，请听录音确认", evidence)
     return _verdict("fail", f"{match.community}由{match.station}负责，工单却派给{ticket.station}",

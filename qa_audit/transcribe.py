@@ -32,7 +32,7 @@ from qa_audit import __version__
 from qa_audit.audio import SAMPLE_RATE, Recording, file_digest, load_recording
 from qa_audit.callmeta import AUDIO_SUFFIXES
 from qa_audit.errors import AudioError, QaAuditError
-from qa_audit.normalize import to_simplified
+from qa_audit.normalize import normalize, to_simplified
 from qa_audit.records import Role, Station, Transcript, Utterance
 from qa_audit.roles import Turn, assign_roles
 
@@ -527,12 +527,10 @@ def _spoken_at(start: float, end: float) -> float:
 def _echoes(text: str, prompt: str) -> bool:
     """Whether a piece is the decoder prompt written back (all of it, or four characters
     and more of it and nothing else)."""
-    said, asked = _UNPUNCTUATED.sub("", text), _UNPUNCTUATED.sub("", prompt or "")
+    said, asked = normalize(text), normalize(prompt or "")
     return bool(said and asked) and (asked in said and len(said) <= len(asked) + 2
                                      or len(said) >= 4 and said in asked)
 
-
-_UNPUNCTUATED = re.compile(r"[\s，,。.？?！!、：:；;…]+")
 
 
 def _short_of_words(chunk: dict, pieces: list[_Piece]) -> bool:
