@@ -109,6 +109,21 @@ CREATE TABLE samples (
 );
 """
 
+# Later changes of the schema, each a named step applied once, in this order, to stores made
+# before it. Named rather than numbered so that work on separate branches adds steps without
+# fighting over a number; a store holding a step this code does not know is from a newer
+# qa-audit, and is refused rather than half understood.
+MIGRATIONS: list[tuple[str, str]] = []
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Runs `;`-separated statements inside the caller's transaction (executescript would
+    commit it)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -324,24 +339,44 @@ class Store:
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path} was written by a newer qa-audit (schema {version}, "
                              f"this one knows {SCHEMA_VERSION}); upgrade qa-audit")
+        if version == SCHEMA_VERSION and self._steps_done() == [name for name, _ in MIGRATIONS]:
+            return
         with self._transaction() as db:
             # Another process may have created the schema while this one waited for the lock.
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
-                return
-            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
-            if tables.fetchone()[0]:
-                raise StoreError(f"{self.path} is another program's SQLite database; "
-                                 "pass a new or a qa-audit file with --db")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version != SCHEMA_VERSION:
+                tables = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+                if tables.fetchone()[0]:
+                    raise StoreError(f"{self.path} is another program's SQLite database; "
+                                     "pass a new or a qa-audit file with --db")
+                _run_script(db, _SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("CREATE TABLE IF NOT EXISTS migrations "
+                       "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in db.execute("SELECT name FROM migrations")}
+            unknown = sorted(done - {name for name, _ in MIGRATIONS})
+            if unknown:
+                raise StoreError(f"{self.path} was written by a newer qa-audit (it has schema "
+                                 f"step {unknown[0]!r}, which this one does not know); "
+                                 "upgrade qa-audit")
+            for name, script in MIGRATIONS:
+                if name not in done:
+                    _run_script(db, script)
+                    db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                               (name, _now()))
+
+    def _steps_done(self) -> list[str]:
+        """The schema steps applied, in the order of MIGRATIONS (a cheap check on open)."""
+        exists = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").fetchone()
+        if not exists:
+            return []
+        done = {r[0] for r in self._db.execute("SELECT name FROM migrations")}
+        return [name for name, _ in MIGRATIONS if name in done] + sorted(
+            done - {name for name, _ in MIGRATIONS})
 
     # -- audits -----------------------------------------------------------------------
 

@@ -340,3 +340,23 @@ def test_a_writer_killed_mid_batch_loses_nothing_and_a_rerun_completes(tmp_path)
     _, err = fresh.communicate(timeout=240)
     assert fresh.returncode == 0, err
     assert _content(killed) == _content(clean)
+
+
+def test_schema_steps_are_applied_once_to_older_stores_and_unknown_steps_refused(
+        tmp_path, monkeypatch):
+    import qa_audit.store as store_module
+
+    path = tmp_path / "old.sqlite"
+    Store(path).close()  # a store made before the step below existed
+    step = ("test_notes", "CREATE TABLE test_notes (id INTEGER PRIMARY KEY, text TEXT)")
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+    Store(path).close()
+    Store(path).close()  # opening again must not apply it twice
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM migrations WHERE name = 'test_notes'").fetchone() == (1,)
+    db.execute("INSERT INTO test_notes (text) VALUES ('x')")
+    db.commit()
+    db.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", [])
+    with pytest.raises(StoreError, match="newer qa-audit.*test_notes"):
+        Store(path)
