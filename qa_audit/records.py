@@ -137,6 +137,9 @@ class CallAudit(_Record):
     items: list[ItemResult]
     findings: list[Finding] = Field(default_factory=list)
     answers: dict[str, Any] = Field(default_factory=dict)
+    # Follow-up questions asked whose answer the recognizer did not make out (an answer left
+    # out of `answers` for that reason, so the tally shows it as 未听清, not as no answer).
+    unheard: list[str] = Field(default_factory=list)
     started_at: datetime | None = None
     ticket_id: str | None = None
     station: str | None = None

@@ -791,6 +791,9 @@ def _finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
 
 
 _RATING = re.compile(r"(10|[1-9])分")
+# Two neighbouring numbers (七八分, 八九分, 九十分 as 9–10): the lower one is the rating, so a
+# hedged answer is not counted higher than the resident gave.
+_RATING_RANGE = re.compile(r"(?<![0-9])([1-8])([2-9])分|(?<![0-9])(9)(?:10|0)分")
 # A bare number as the whole answer ("九。" "八吧"), not a 1 inside 一个 ("你们一个公司的").
 _BARE_RATING = re.compile(r"(?:给|打|就)?(10|[1-9])(?:吧|啊|呀|呗|的)?")
 # Between two ratings, the resident changes their mind ("八分……算了，给九分吧").
@@ -798,44 +801,71 @@ _RATING_CORRECTED = re.compile(r"算了|不对|还是|改成|改|那就|再加|�
 _ANSWER_FILLER = re.compile(r"[啊吧呀呢的了哦嗯]+$")
 # A degree word inside a negation ("没怎么解决", "没彻底解决", "不大满意") still negates.
 _NEG_DEGREE = re.compile(r"(没有?|不)(怎么|太|大|完全|彻底|咋)(?=解决|修好|热|满意)")
+# Whole-answer words that also open a reply as a mere filler ("嗯，我想想"): they answer only
+# as the whole reply, not as its first clause.
+_FILLER_ANSWERS = frozenset({"嗯", "哦", "啊"})
 
 
 def answer_has(words: Sequence[str], reply: str) -> bool:
-    """Whether a reply uses one of the words; "=是" means the whole reply is 是."""
-    whole = _ANSWER_FILLER.sub("", normalize(reply)) or normalize(reply)
+    """Whether a reply uses one of the words. "=是" means the whole reply is 是, or its first
+    clause is, with more said after it: "没有，还是在滴水" answers no, "是的，就是慢了点" yes."""
+    def whole(text: str) -> str:
+        return _ANSWER_FILLER.sub("", normalize(text)) or normalize(text)
+
+    answers = {normalize(w[1:]) for w in words if w.startswith("=")}
+    first = clauses(reply)[0]
+    said = {whole(reply)} | ({whole(first)} - _FILLER_ANSWERS)
     inside = [w for w in words if not w.startswith("=")]
-    return whole in {normalize(w[1:]) for w in words if w.startswith("=")} or bool(
-        contains_any(inside, reply))
+    return bool(said & answers) or bool(contains_any(inside, reply))
+
+
+def rating_in(text: str) -> int | None:
+    """The 1–10 rating a reply gives: 八分, 打个八分, 八九分 (the lower), 满分, a bare 九, or
+    the one a resident corrects to (八分……算了，给九分吧)."""
+    n = normalize(text)
+    if "满分" in n:
+        return 10
+    hedged = _RATING_RANGE.search(n)
+    if hedged:
+        return int(hedged.group(1) or hedged.group(3))
+    said = list(_RATING.finditer(n))
+    if len(said) > 1 and _RATING_CORRECTED.search(n, said[0].end(), said[-1].start()):
+        return int(said[-1].group(1))  # "八分……算了，给九分吧": the corrected one
+    m = said[0] if said else _BARE_RATING.fullmatch(n)
+    return int(m.group(1)) if m else None
 
 
 def _answer(ctx: CallContext, slot: str, text: str) -> Any:
     if slot == "rating":
-        n = normalize(text)
-        if "满分" in n:
-            return 10
-        said = list(_RATING.finditer(n))
-        if len(said) > 1 and _RATING_CORRECTED.search(n, said[0].end(), said[-1].start()):
-            return int(said[-1].group(1))  # "八分……算了，给九分吧": the corrected one
-        m = said[0] if said else _BARE_RATING.fullmatch(n)
-        return int(m.group(1)) if m else None
+        return rating_in(text)
     vocab = ctx.phrasebook.followup.answers[slot]
-    text = _NEG_DEGREE.sub(r"\1", normalize(text))
+    text = _NEG_DEGREE.sub(r"\1", to_simplified(text))
     return next((v for v, words in vocab.items() if answer_has(words, text)), None)
 
 
-def followup_answers(ctx: CallContext) -> tuple[dict[str, Any], dict[str, list[Turn]]]:
+@dataclass
+class FollowupAnswers:
+    """The resident's answers to questions a–d, the turns each came from, and the questions
+    asked whose answer the recognizer did not make out."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, list[Turn]] = field(default_factory=dict)
+    unheard: list[str] = field(default_factory=list)
+
+
+def followup_answers(ctx: CallContext) -> FollowupAnswers:
     """The resident's answers to questions a–d, with the turns they come from: the reply to
     each time the agent asked (a second asking when the first reply was "啥？"), or what the
-    resident volunteered when the agent did not ask."""
+    resident volunteered when the agent did not ask. On recognizer output, a question surely
+    asked and replied to, whose reply gives no answer that can be made out, is `unheard`."""
     questions = ctx.phrasebook.followup.questions
-    answers: dict[str, Any] = {}
-    sources: dict[str, list[Turn]] = {}
+    found = FollowupAnswers()
     for slot in ("resolved", "attitude", "charged", "rating"):
         q = questions[slot]
         scored = [(question_score(q.phrases, t.text).score, t) for t in ctx.agent()]
         # Surely asked first; then where it may have been asked ("请问问题解结了吗？").
-        asking = [t for s, t in scored if s >= ctx.pass_at] + [
-            t for s, t in scored if ctx.fail_at < s < ctx.pass_at]
+        surely = [t for s, t in scored if s >= ctx.pass_at]
+        asking = surely + [t for s, t in scored if ctx.fail_at < s < ctx.pass_at]
         candidates = [reply_to(ctx.turns, t) for t in asking]
         if q.volunteered:
             # Answered before the question, or the question only seemed asked ("…，没有收费。"
@@ -845,9 +875,12 @@ def followup_answers(ctx: CallContext) -> tuple[dict[str, Any], dict[str, list[T
         for replies in candidates:
             value = _heard_answer(ctx, slot, replies)
             if value is not None:
-                answers[slot], sources[slot] = value, replies
+                found.values[slot], found.sources[slot] = value, replies
                 break
-    return answers, sources
+        else:
+            if ctx.from_asr and any(reply_to(ctx.turns, t) for t in surely):
+                found.unheard.append(slot)
+    return found
 
 
 def _heard_answer(ctx: CallContext, slot: str, replies: list[Turn]) -> Any:
@@ -958,12 +991,15 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
     if opening is not None and opening.status == "fail":
         findings.append(nonstandard_opening(phrasebook, opening))
     findings += conduct_findings(ctx)
-    answers: dict[str, Any] = {}
+    answers = FollowupAnswers()
     if call_type == "followup":
-        answers, sources = followup_answers(ctx)
-        if answers.get("charged") == "yes":
+        answers = followup_answers(ctx)
+        if answers.values.get("charged") == "yes":
             findings.append(_finding(phrasebook, "repairman_charged", "回访中住户反映维修工收费",
-                                     sources["charged"]))
+                                     answers.sources["charged"]))
+        for item in items:
+            if form_check(form, item.id).removeprefix("asked.") in answers.unheard:
+                item.reason += "；住户的回答未听清"
     if ticket is not None:
         from qa_audit.ticket_checks import ticket_findings
 
@@ -972,7 +1008,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
     return CallAudit(
         call_id=transcript.call_id, agent_id=meta.agent_id, call_type=call_type, form=form.id,
         score=sum(i.points for i in items), max_score=max_score, items=items, findings=findings,
-        answers=answers, started_at=meta.started_at,
+        answers=answers.values, unheard=answers.unheard, started_at=meta.started_at,
         ticket_id=ticket.ticket_id if ticket else meta.ticket_id,
         station=ticket.station if ticket else None, audio=transcript.audio,
         provenance={"qa_audit": __version__, "form": f"{form.id}@{form.version}",
