@@ -101,7 +101,7 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
                       ticket_guessed=bool(match and match.guessed),
                       tickets_given=data.tickets is not None,
                       stations=data.stations, extra_findings=extra)
-    if transcriber is not None and audit.needs_review and transcript.audio \
+    if transcriber is not None and _in_doubt(audit) and transcript.audio \
             and transcript.role_source != "given":
         listen_again(audit, transcript, transcriber, phrasebook, meta,
                      ticket=None if match is None or match.guessed else match.ticket)
@@ -109,6 +109,12 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
         # An enquiry creates no ticket (咨询量 in the daily report, not 报修量).
         audit.findings = [f for f in audit.findings if f.code != "missing_ticket"]
     return audit
+
+
+def _in_doubt(audit: CallAudit) -> bool:
+    """Whether the recognizer may have got an item wrong: one is in review, or failed (a
+    read-back or script line failed on what it wrote is heard again: qa_audit.listen)."""
+    return any(i.status in ("review", "fail") for i in audit.items)
 
 
 def listen_again(audit: CallAudit, transcript: Transcript, transcriber: Transcriber,

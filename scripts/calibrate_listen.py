@@ -25,7 +25,9 @@ from pathlib import Path
 from qa_audit.audio import load_recording
 from qa_audit.callmeta import AUDIO_SUFFIXES
 from qa_audit.dispatch import load_stations, load_tickets
-from qa_audit.listen import ACCEPT_FACT, ACCEPT_SCRIPT, ID_UNSAID_MARGIN, Listener, heard
+import qa_audit.listen
+from qa_audit.listen import (ACCEPT_FACT, ACCEPT_SCRIPT, ID_UNSAID_MARGIN, Listener, hearing,
+                             sounds_alike)
 from qa_audit.normalize import digits_only, spoken
 from qa_audit.transcribe import default_transcriber
 
@@ -66,12 +68,47 @@ def wrong_digits(value: str, rng: random.Random) -> list[str]:
     return out
 
 
+# Digits a telephone line blurs into each other (yi/qi, liu/jiu).
+NEAR_DIGITS = {"1": "7", "7": "1", "6": "9", "9": "6"}
+
+
+def near_sound_digits(value: str, rng: random.Random) -> list[str]:
+    """The value with one digit replaced by one that sounds like it, where it has one."""
+    spots = [i for i, ch in enumerate(value) if ch in NEAR_DIGITS]
+    return [value[:i] + NEAR_DIGITS[value[i]] + value[i + 1:]
+            for i in rng.sample(spots, min(2, len(spots)))]
+
+
+def common_characters(limit: int = 3000) -> list[str]:
+    """The most frequent single characters of jieba's dictionary: a pool of wrong names made
+    independently of the listener's own rival lists."""
+    from qa_audit.asr_lexicon import _dictionary
+
+    singles = [(f, w) for w, f in _dictionary().items()
+               if len(w) == 1 and "\u4e00" <= w <= "\u9fff"]
+    return [w for _, w in sorted(singles, reverse=True)[:limit]]
+
+
+def near_sound_names(name: str, pool: list[str], rng: random.Random, n: int = 3) -> list[str]:
+    """Wrong tickets a typist makes by ear: one character of the name replaced by a common
+    character that sounds like it (王/黄, 陈/程, 刘/牛, 张/章, 帆/芳)."""
+    options = [name[:i] + c + name[i + 1:] for i, ch in enumerate(name) for c in pool
+               if sounds_alike(ch, c)]
+    return rng.sample(options, min(n, len(options)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", dest="sets", type=Path, action="append")
+    ap.add_argument("--name-margin", type=float, default=None,
+                    help="weigh names with this margin over their rivals instead (e.g. -99 to "
+                         "see every margin)")
     args = ap.parse_args()
+    if args.name_margin is not None:
+        qa_audit.listen.NAME_MARGIN = args.name_margin
     rng = random.Random(7)
+    pool = common_characters()
     margins: dict[str, dict[str, list[float | None]]] = defaultdict(lambda: defaultdict(list))
     for root in args.sets or SETS:
         stations = next(root.rglob("stations.csv"), None)
@@ -100,6 +137,7 @@ def main() -> None:
             if "phone" in facts:
                 true = facts["phone"]
                 checks.append(("phone", "customer", true, true, wrong_digits(true, rng)))
+                checks.append(("phone~", "customer", true, None, near_sound_digits(true, rng)))
             ticket = tickets.get(audio.stem)
             planted = set(label.get("findings", []))
             if ticket is not None and ticket.caller_name and "wrong_name" not in planted:
@@ -107,6 +145,8 @@ def main() -> None:
                 others = [c for c in GIVEN_NAMES if c != true[-1]]
                 checks.append(("name", "customer", true, true,
                                [true[:-1] + rng.choice(others) for _ in range(2)]))
+                checks.append(("name~", "customer", true, None,
+                               near_sound_names(true, pool, rng)))
             if ticket is not None and ticket.address:
                 if "wrong_address" in planted:  # the ticket itself is a wrong value
                     checks.append(("address", "customer", ticket.address, None,
@@ -114,6 +154,8 @@ def main() -> None:
                 else:
                     checks.append(("address", "customer", ticket.address, ticket.address,
                                    wrong_digits(ticket.address, rng)))
+                    checks.append(("address~", "customer", ticket.address, None,
+                                   near_sound_digits(ticket.address, rng)))
             first_agent = next((u for u in reference if u["role"] == "agent"), None)
             if first_agent and kind == "repair":
                 true = first_agent["text"]
@@ -142,12 +184,17 @@ def main() -> None:
                 if not stretch:
                     margins[name]["unfound"].append(None)
                     continue
+                is_name = name.startswith("name")
                 if true:
-                    margins[name]["true"].append(heard(listener, stretch, true))
+                    margins[name]["true"].append(hearing(listener, stretch, true, name=is_name))
                 for wrong in wrongs:
-                    margins[name]["wrong"].append(heard(listener, stretch, wrong))
+                    margins[name]["wrong"].append(hearing(listener, stretch, wrong, name=is_name))
             print(audio.name, "done", flush=True)
-    print(f"\nbars: facts {ACCEPT_FACT}, script {ACCEPT_SCRIPT} (nats, weakest token)")
+    print(f"\nbars: facts {ACCEPT_FACT}, script {ACCEPT_SCRIPT} (nats, weakest token); a name "
+          f"beats every near-sound rival by {qa_audit.listen.NAME_MARGIN}; "
+          "'~' rows: near-sound wrong "
+          "tickets (name~: a character replaced by a common one that sounds alike; phone~, "
+          "address~: 1/7 or 6/9 swapped)")
     for name, kinds in margins.items():
         if name == "id_left_out":
             for kind, values in kinds.items():
@@ -157,11 +204,16 @@ def main() -> None:
             continue
         bar = ACCEPT_SCRIPT if name == "greeting" else ACCEPT_FACT
         for kind, values in kinds.items():
-            weighed = sorted(v for v in values if v is not None)
-            reached = sum(v >= bar for v in weighed)
-            print(f"{name:9} {kind:7} n={len(values):3}  reach the bar {reached:3}  "
-                  f"ruled out by the digits {len(values) - len(weighed):3}  weights "
-                  + " ".join(f"{v:.1f}" for v in weighed))
+            weighed = sorted((v for v in values if v is not None), key=lambda h: h.weakest)
+            reached = sum(v.weakest >= bar for v in weighed)
+            rate = f"{reached / len(values):.0%}" if values else "-"
+            print(f"{name:9} {kind:7} n={len(values):3}  pass {reached:3} ({rate:>4})  "
+                  f"ruled out (digits or a rival) {len(values) - len(weighed):3}  weights "
+                  + " ".join(f"{v.weakest:.1f}" for v in weighed))
+            if name.startswith("name"):
+                print(f"{'':17} margins over the closest rival (reaching the bar): " + " ".join(
+                    f"{v.margin:.1f}" for v in sorted(weighed, key=lambda h: h.margin)
+                    if v.weakest >= bar))
 
 
 if __name__ == "__main__":

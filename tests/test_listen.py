@@ -232,3 +232,69 @@ def test_a_closing_standard_with_a_placeholder_is_weighed_either_side_of_it(pb):
     recheck(audit, said, listener, phrasebook=pb, ticket=None, standards={"closing": standard})
     assert audit.item("closing").status == "pass"
     assert not any("XXXXXXX" in part for part in listener.asked)
+
+
+def _resident(text: str) -> list[Utterance]:
+    return [Utterance(role="customer", start=1.0, end=3.0, text=text, confidence=0.6)]
+
+
+def test_a_ticket_name_is_not_heard_when_a_name_that_sounds_alike_fits_as_well():
+    """The ticket says 刘海涛; the resident may have said 牛海涛 (l/n on the line). Weighed
+    alone, 刘海涛 fits well enough; beside its near-sound rivals it does not win by the
+    margin, so it is not taken as said."""
+    resident = _resident("我叫牛海涛。")
+    close = ScriptedListener({"刘海涛": -1.0, "牛海涛": -1.5})
+    assert heard(close, resident, "刘海涛") is not None  # unguarded, it would pass
+    assert heard(close, resident, "刘海涛", name=True) is None
+    assert "牛海涛" in close.asked
+
+
+def test_a_ticket_name_that_beats_every_near_sound_rival_is_heard():
+    listener = ScriptedListener({"刘海涛": -1.0})  # every rival fits at -20
+    assert heard(listener, _resident("我叫刘海桃。"), "刘海涛", name=True) == -1.0
+
+
+def test_a_name_written_as_on_the_ticket_is_still_weighed_against_its_rivals():
+    """The recognizer wrote the ticket's name, but 章 and 张 sound the same: what the
+    recognizer picked proves nothing, the audio must prefer it."""
+    same = ScriptedListener({"章伟": -1.0, "张伟": -1.2})
+    assert heard(same, _resident("我叫章伟。"), "章伟", name=True) is None
+    assert heard(same, _resident("我叫章伟。"), "章伟") == 0.0
+
+
+def test_names_sound_alike_as_a_telephone_line_blurs_them():
+    from qa_audit.listen import name_rivals, sounds_alike
+
+    for a, b in ("王黄", "陈程", "刘牛", "张章", "帆芳"):
+        assert sounds_alike(a, b), (a, b)
+    assert not sounds_alike("王", "李") and not sounds_alike("刘", "刘")
+    rivals = name_rivals("欧阳丽")
+    assert rivals and all(r.startswith("欧阳") for r in rivals)  # a compound surname stays
+
+
+def _garbled_greeting(pb):
+    """Sample 401's greeting as the recognizer wrote it: 宜好…公软…为名服务, a fail and a fine
+    on the words alone, although the agent said the standard line."""
+    from conftest import call
+
+    said = call(("a", "宜好大龙公软报修三一八号为名服务,请问您有什么问题?"),
+                ("c", "我家暖气一点都不热，摸着冰凉的。"), ("a", "暖气冰凉，是全屋都凉吗？"),
+                ("c", "全屋都凉。"), ("a", "好！维修人员会尽快跟您联系。感谢您的来电。再见！"),
+                call_id="20261116_081205_318_repair_401", confidence=0.9, role_source="channel")
+    audit = audit_transcript(said, load_dispatch(calls=SAMPLES / "calls.csv"), pb)
+    assert audit.item("greeting").status == "fail"
+    assert "nonstandard_phrase" in {f.code for f in audit.findings}
+    return said, audit
+
+
+@pytest.mark.parametrize("fits, expected",
+                         [(ACCEPT_SCRIPT + 1, "pass"), (ACCEPT_SCRIPT - 3, "fail")])
+def test_a_greeting_failed_on_what_the_recognizer_wrote_is_heard_again(pb, fits, expected):
+    """The fail and its fine stand unless the recording surely says the standard line."""
+    said, audit = _garbled_greeting(pb)
+    standard = "您好，大龙供暖报修，318号为您服务，请问您有什么问题？"
+    listener = ScriptedListener({written_as_spoken(standard): fits})
+    recheck(audit, said, listener, phrasebook=pb, ticket=None, standards={"opening": standard})
+    assert audit.item("greeting").status == expected
+    fined = "nonstandard_phrase" in {f.code for f in audit.findings}
+    assert fined == (expected == "fail")
