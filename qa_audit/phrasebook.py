@@ -152,11 +152,23 @@ class Thresholds(_Strict):
     fail: float = Field(ge=0, le=100)
 
 
+class Timing(_Strict):
+    """Thresholds of the checks on when people speak (qa_audit.timing); matching.yaml says
+    why each default is what it is."""
+
+    dead_air_s: float = Field(default=10.0, gt=0)
+    hold_phrases: list[str] = Field(default_factory=lambda: ["请稍等", "您稍等", "稍等一下"])
+    talk_over_s: float = Field(default=1.5, gt=0)
+    fast_speech_min_s: float = Field(default=4.0, gt=0)
+    fast_speech_chars_per_minute: float = Field(default=400.0, gt=0)
+
+
 class Matching(_Strict):
     thresholds: Thresholds
     min_role_confidence: float = Field(ge=0, le=1)
     min_asr_confidence: float = Field(ge=0, le=1)
     min_fine_confidence: float = Field(default=0.7, ge=0, le=1)
+    timing: Timing = Field(default_factory=Timing)
 
 
 class FormItem(_Strict):

@@ -125,6 +125,14 @@ class Station(_Record):
     aliases: list[str] = Field(default_factory=list)
 
 
+class ResponseTimes(_Record):
+    """How long the agent took to answer after the resident stopped, over one call."""
+
+    count: int
+    median_s: float
+    longest_s: float
+
+
 class CallAudit(_Record):
     """One filled-in spot-check form (formats.md "Audit results")."""
 
@@ -140,6 +148,8 @@ class CallAudit(_Record):
     # Follow-up questions asked whose answer the recognizer did not make out (an answer left
     # out of `answers` for that reason, so the tally shows it as 未听清, not as no answer).
     unheard: list[str] = Field(default_factory=list)
+    # From a recording's times (qa_audit.timing); None for typed transcripts.
+    response_times: ResponseTimes | None = None
     started_at: datetime | None = None
     ticket_id: str | None = None
     station: str | None = None

@@ -25,6 +25,7 @@ from qa_audit.dialogue import (CONFIRMING, Asked, Turn, apply_correction, best_q
 from qa_audit.matching import (NEAR_SOUND_SCORE, best_phrase, contains_any, content_words,
                                digits_similarity, near_sound, phrase_score, repeat_score)
 from qa_audit.normalize import digits_only, normalize, to_simplified
+from qa_audit.timing import is_timed, response_times, timing_findings
 from qa_audit.phrasebook import Form, FormItem, Phrasebook, ScriptPhrase
 from qa_audit.records import (CallAudit, CallMeta, Finding, ItemResult, Status, Ticket,
                               Transcript, evidence_of)
@@ -991,6 +992,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
     if opening is not None and opening.status == "fail":
         findings.append(nonstandard_opening(phrasebook, opening))
     findings += conduct_findings(ctx)
+    findings += timing_findings(transcript, phrasebook)
     answers = FollowupAnswers()
     if call_type == "followup":
         answers = followup_answers(ctx)
@@ -1009,6 +1011,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
         call_id=transcript.call_id, agent_id=meta.agent_id, call_type=call_type, form=form.id,
         score=sum(i.points for i in items), max_score=max_score, items=items, findings=findings,
         answers=answers.values, unheard=answers.unheard, started_at=meta.started_at,
+        response_times=response_times(transcript) if is_timed(transcript) else None,
         ticket_id=ticket.ticket_id if ticket else meta.ticket_id,
         station=ticket.station if ticket else None, audio=transcript.audio,
         provenance={"qa_audit": __version__, "form": f"{form.id}@{form.version}",
