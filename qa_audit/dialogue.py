@@ -1,6 +1,6 @@
 """Reading a call turn by turn: where the agent asked what, where the resident gave which fact.
 
-The checks in `scoring` ask questions of a call ("did the agent ask for the phone before the
+The checks in `qa_audit.form.checks` ask questions of a call ("did the agent ask for the phone before the
 resident gave it?", "which agent turns follow the resident's address?"); this module answers
 them from the transcript alone.
 """

@@ -27,6 +27,8 @@ from rapidfuzz.distance import Levenshtein
 
 from qa_audit.audio import SAMPLE_RATE, Recording
 from qa_audit.asr_lexicon import sounds
+from qa_audit.form.findings import nonstandard_opening
+from qa_audit.form.registry import all_checks
 from qa_audit.normalize import digits_only, is_subsequence, spoken, to_simplified
 from qa_audit.privacy import COMPOUND_SURNAMES
 
@@ -422,8 +424,13 @@ def _expected_facts(check: str, ticket: Ticket) -> list[str]:
     return []
 
 
-_FACT_OF = {"ticket.phone": "phone", "ticket.name": "name", "ticket.address": "address"}
-_READBACK_OF = {f"readback.{fact}": check for check, fact in _FACT_OF.items()}
+# The facts heard again against the ticket, in this order (the problem is weighed apart):
+# ticket check -> fact, and the read-back check of each fact -> its ticket check.
+_HEARD_FACTS = ("phone", "name", "address")
+_FACT_OF = {c.name: c.fact for fact in _HEARD_FACTS for c in all_checks()
+            if c.family == "ticket" and c.fact == fact}
+_READBACK_OF = {c.name: check for check, fact in _FACT_OF.items() for c in all_checks()
+                if c.family == "readback" and c.fact == fact}
 
 
 def _best_hearing(listener: Listener, candidates: Sequence[Sequence[Utterance]],
@@ -558,8 +565,6 @@ def recheck(audit: CallAudit, transcript: Transcript, listener: Listener, *,
                 audit.findings = [f for f in audit.findings if f.item != item.id]
             continue
         if check == "opening" and _id_surely_unsaid(listener, agent, standard, audit.agent_id):
-            from qa_audit.scoring import nonstandard_opening
-
             item.status, item.points = "fail", 0.0
             item.reason = (f"{_LISTENED}：录音里没有工号，与不报工号的说法相符"
                            f"（原判：{item.reason}）")

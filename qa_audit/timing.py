@@ -119,26 +119,36 @@ def _clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
+def _finding(phrasebook: Phrasebook, code: str, detail: str,
+             said: Sequence[Utterance]) -> Finding:
+    return Finding(code=code, fine_yuan=phrasebook.fine(code), detail=detail,
+                   evidence=[evidence_of(u) for u in said], serious=phrasebook.is_serious(code))
+
+
+def dead_air_findings(transcript: Transcript, phrasebook: Phrasebook) -> list[Finding]:
+    return [_finding(phrasebook, "dead_air", f"冷场{gap:.1f}秒（{_clock(before.end)}–"
+                     f"{_clock(after.start)}无人说话）", [before, after])
+            for before, after, gap in dead_air(transcript, phrasebook.matching.timing)]
+
+
+def talk_over_findings(transcript: Transcript, phrasebook: Phrasebook) -> list[Finding]:
+    return [_finding(phrasebook, "talk_over", f"抢话：住户还在说，坐席在{_clock(agent.start)}开口，"
+                     f"重叠{overlap:.1f}秒", [resident, agent])
+            for resident, agent, overlap in talk_over(transcript, phrasebook.matching.timing)]
+
+
+def fast_speech_findings(transcript: Transcript, phrasebook: Phrasebook) -> list[Finding]:
+    rules = phrasebook.matching.timing
+    return [_finding(phrasebook, "fast_speech", f"语速过快：{_clock(run[0].start)}起"
+                     f"{run[-1].end - run[0].start:.1f}秒每分钟{rate:.0f}字"
+                     f"（限{rules.fast_speech_chars_per_minute:.0f}）", run)
+            for run, rate in fast_speech(transcript, rules)]
+
+
 def timing_findings(transcript: Transcript, phrasebook: Phrasebook) -> list[Finding]:
-    """Dead air, talk-over and fast speech as findings with the times they happened."""
+    """Dead air, talk-over and fast speech as findings with the times they happened (the
+    form's engine raises them through the timing checks, `qa_audit.form.checks.timing`)."""
     if not is_timed(transcript):
         return []
-    rules = phrasebook.matching.timing
-    out = []
-
-    def finding(code: str, detail: str, said: Sequence[Utterance]) -> Finding:
-        return Finding(code=code, fine_yuan=phrasebook.fine(code), detail=detail,
-                       evidence=[evidence_of(u) for u in said],
-                       serious=phrasebook.is_serious(code))
-
-    for before, after, gap in dead_air(transcript, rules):
-        out.append(finding("dead_air", f"冷场{gap:.1f}秒（{_clock(before.end)}–"
-                           f"{_clock(after.start)}无人说话）", [before, after]))
-    for resident, agent, overlap in talk_over(transcript, rules):
-        out.append(finding("talk_over", f"抢话：住户还在说，坐席在{_clock(agent.start)}开口，"
-                           f"重叠{overlap:.1f}秒", [resident, agent]))
-    for run, rate in fast_speech(transcript, rules):
-        out.append(finding("fast_speech", f"语速过快：{_clock(run[0].start)}起"
-                           f"{run[-1].end - run[0].start:.1f}秒每分钟{rate:.0f}字"
-                           f"（限{rules.fast_speech_chars_per_minute:.0f}）", run))
-    return out
+    return [*dead_air_findings(transcript, phrasebook), *talk_over_findings(transcript, phrasebook),
+            *fast_speech_findings(transcript, phrasebook)]
