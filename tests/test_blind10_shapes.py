@@ -10,7 +10,7 @@ from conftest import (CLOSING, FOLLOWUP_CLOSING, FOLLOWUP_OPENING, GREETING, cal
                      status, ticket)
 
 from qa_audit.phrasebook import load_phrasebook
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 A, C = "a", "c"
 

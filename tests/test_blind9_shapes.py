@@ -11,7 +11,7 @@ from conftest import CLOSING, FOLLOWUP_OPENING, GREETING, call, codes, meta, sta
 
 from qa_audit.matching import phrase_score
 from qa_audit.phrasebook import load_phrasebook
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 A, C = "a", "c"
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from conftest import FOLLOWUP_CLOSING, FOLLOWUP_OPENING, call, meta
 
-from qa_audit.scoring import rating_in, score_call
+from qa_audit.form.answers import rating_in
+from qa_audit.form.engine import score_call
 
 
 def _followup(resolved: str, rating: str, *, confidence: float | None = None):

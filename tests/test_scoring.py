@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from conftest import call, meta
 
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 A, C = "a", "c"
 

@@ -8,7 +8,7 @@ from conftest import call, meta
 
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.records import Ticket
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 A, C = "a", "c"
 

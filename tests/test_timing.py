@@ -7,7 +7,7 @@ import pytest
 from conftest import REPO, meta
 
 from qa_audit.records import Transcript, Utterance
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 from qa_audit.timing import response_times, timing_findings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import call, meta
 
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 FOLLOWUP_OPENING = "您好，我们是供暖报修平台，对您家报修的处理情况进行回访。您现在方便吗？"
 FOLLOWUP_CLOSING = "感谢您的合作，以后有什么问题，请您随时拨打我们的报修电话，我们将及时为您服务。"
