@@ -20,8 +20,10 @@ FOLLOWUP_OPENING, FOLLOWUP_CLOSING. A line may carry its times (`a@12.0-15.5: â€
 `role_source` says otherwise). Other keys: `call_type`, `meta` (over conftest.meta()),
 `role_source`, `role_confidence`, `confidence`, `tickets_given`, `stations: samples` (the
 sample station directory), `form_item` (an item added to the form, for `check: phrase`).
-`expect` holds `item`, `status`, `reason` (a fragment), `finding` (a code raised),
-`detail` (a fragment of that finding's detail) and `no_finding` (a code not raised).
+`expect` (one, or a list of several about the same call) holds `item`, `status`, `reason` (a
+fragment), `finding` (a code raised), `detail` (a fragment of that finding's detail),
+`no_finding` (a code not raised), `answers` (the follow-up answers, all of them) and
+`answer` (some of them).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from conftest import (CLOSING, FOLLOWUP_CLOSING, FOLLOWUP_OPENING, GREETING, REP
 from qa_audit.dispatch import load_stations
 from qa_audit.form.checks import FAMILIES
 from qa_audit.form.engine import score_call
-from qa_audit.form.registry import all_checks, get_check
+from qa_audit.form.registry import all_checks
 from qa_audit.phrasebook import FormItem, Phrasebook
 from qa_audit.records import CallAudit, Transcript, Utterance
 
@@ -48,7 +50,8 @@ SCRIPT_LINES = {"GREETING": GREETING, "CLOSING": CLOSING, "FOLLOWUP_OPENING": FO
 _LINE = re.compile(r"^(?:(a|c)|([A-Z_]+))(?:@([\d.]+)-([\d.]+))?(?::\s*(.*))?$")
 _KEYS = {"name", "call", "asr", "ticket", "expect", "call_type", "meta", "role_source",
          "role_confidence", "confidence", "tickets_given", "stations", "form_item"}
-_EXPECT = {"item", "status", "reason", "finding", "detail", "no_finding"}
+_EXPECT = {"item", "status", "reason", "finding", "detail", "no_finding", "answers",
+           "answer"}
 
 
 def load_cases() -> tuple[list[str], list[tuple[str, dict[str, Any]]]]:
@@ -120,9 +123,18 @@ def audit_of(case: dict[str, Any], pb: Phrasebook) -> CallAudit:
 
 @pytest.mark.parametrize(("family", "case"), ALL_CASES, ids=IDS)
 def test_check_case(pb, family: str, case: dict[str, Any]) -> None:
-    expect = case["expect"]
-    assert set(expect) <= _EXPECT, f"unknown expectations {set(expect) - _EXPECT}"
     audit = audit_of(case, pb)
+    for expect in _expectations(case):
+        _holds(audit, expect)
+
+
+def _expectations(case: dict[str, Any]) -> list[dict[str, Any]]:
+    expect = case["expect"]
+    return expect if isinstance(expect, list) else [expect]
+
+
+def _holds(audit: CallAudit, expect: dict[str, Any]) -> None:
+    assert set(expect) <= _EXPECT, f"unknown expectations {set(expect) - _EXPECT}"
     if "item" in expect:
         item = next(i for i in audit.items if i.id == expect["item"])
         assert item.status == expect.get("status", item.status), item.reason
@@ -134,10 +146,14 @@ def test_check_case(pb, family: str, case: dict[str, Any]) -> None:
         assert any(expect.get("detail", "") in f.detail for f in found), found
     if "no_finding" in expect:
         assert expect["no_finding"] not in codes, audit.findings
+    if "answers" in expect:
+        assert audit.answers == expect["answers"]
+    if "answer" in expect:
+        assert {k: audit.answers.get(k) for k in expect["answer"]} == expect["answer"]
 
 
-def _checks_in(case: dict[str, Any], pb: Phrasebook) -> str | None:
-    item = case["expect"].get("item")
+def _checks_in(case: dict[str, Any], expect: dict[str, Any], pb: Phrasebook) -> str | None:
+    item = expect.get("item")
     if item is None:
         return None
     if case.get("form_item", {}).get("id") == item:
@@ -149,15 +165,14 @@ def _checks_in(case: dict[str, Any], pb: Phrasebook) -> str | None:
 def test_every_family_and_check_has_cases(pb) -> None:
     assert sorted(p.stem for p in CASES.glob("*.yaml")) == sorted(FAMILIES)
     statuses: dict[str, set[str]] = {}
-    for family, case in ALL_CASES:
-        check = _checks_in(case, pb)
-        if check is not None:
-            assert get_check(check).run.__module__.endswith(f".{family}"), (family, check)
-            statuses.setdefault(check, set()).add(case["expect"].get("status", ""))
-        finding = case["expect"].get("finding") or case["expect"].get("no_finding")
-        if finding is not None:
-            statuses.setdefault(f"finding:{finding}", set()).add(
-                "raised" if "finding" in case["expect"] else "not raised")
+    for _, case in ALL_CASES:
+        for expect in _expectations(case):
+            check = _checks_in(case, expect, pb)
+            if check is not None:
+                statuses.setdefault(check, set()).add(expect.get("status", ""))
+            for key, seen in (("finding", "raised"), ("no_finding", "not raised")):
+                if key in expect:
+                    statuses.setdefault(f"finding:{expect[key]}", set()).add(seen)
     for check in all_checks():
         if check.kind == "item":
             assert {"pass", "fail"} <= statuses.get(check.name, set()), check.name
