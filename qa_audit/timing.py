@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from qa_audit.normalize import normalize
-from qa_audit.phrasebook import Phrasebook, Timing
 from qa_audit.records import Finding, ResponseTimes, Transcript, Utterance, evidence_of
+
+if TYPE_CHECKING:
+    from qa_audit.phrasebook import Phrasebook, Timing
 
 TIMING_CODES = ("dead_air", "talk_over", "fast_speech")
 

@@ -21,6 +21,7 @@ What a check may need: "transcript" (always), "ticket" (the dispatch ticket of t
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ class Check:
     @property
     def family(self) -> str:
         return self.name.split(".", 1)[0]
+
+    @property
+    def criterion(self) -> str:
+        """The spot-check criterion the check implements, and why: its family's docstring,
+        then its own."""
+        docs = (inspect.getdoc(inspect.getmodule(self.run)), inspect.getdoc(self.run))
+        return "\n\n".join(d for d in docs if d)
 
 
 _CHECKS: dict[str, Check] = {}
