@@ -120,7 +120,7 @@ def score_call(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook, *
         answers = followup_answers(ctx)
         if answers.values.get("charged") == "yes":
             findings.append(finding(phrasebook, "repairman_charged", "回访中住户反映维修工收费",
-                                     answers.sources["charged"]))
+                                    answers.sources["charged"]))
         for item in items:
             if form_check(form, item.id).removeprefix("asked.") in answers.unheard:
                 item.reason += "；住户的回答未听清"

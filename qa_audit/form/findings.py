@@ -26,7 +26,7 @@ def nonstandard_opening(pb: Phrasebook, opening: ItemResult) -> Finding:
 
 
 def finding(pb: Phrasebook, code: str, detail: str, evidence: Sequence[Turn],
-             item: str | None = None) -> Finding:
+            item: str | None = None) -> Finding:
     return Finding(code=code, fine_yuan=pb.fine(code), detail=detail,
                    evidence=[evidence_of(t.utterance) for t in evidence], item=item,
                    serious=pb.is_serious(code))

@@ -33,7 +33,7 @@ def readback_of(ctx: CallContext, said: Turn) -> Turn | None:
 
 
 def fine_doubt(ctx: CallContext, said: Turn, echo: Turn | None, *, complete: bool,
-           echo_agrees: bool, alike: bool = False) -> str | None:
+               echo_agrees: bool, alike: bool = False) -> str | None:
     """Why a difference between a recognizer's hearing and the ticket cannot be fined, or
     None when it can (or the words come from a person).
 
@@ -80,7 +80,7 @@ def against_ticket(field: str) -> Callable[[Callable[[CallContext], Verdict]], I
                 said = {"problem": ctx.problem_turns[:1], "name": [ctx.name_turn],
                         "phone": [ctx.phone_turn]}.get(field, [ctx.address_turn])
                 return Verdict("fail", "没有找到本通报修电话的工单（工单导出中无此录音编号，也无同坐席同时段的工单）",
-                              [t for t in said if t is not None] or opening_turns(ctx.turns)[:1])
+                               [t for t in said if t is not None] or opening_turns(ctx.turns)[:1])
             if ctx.ticket is None:
                 return Verdict("na", "需要工单数据才能评定（--tickets）")
             verdict = check(ctx)
