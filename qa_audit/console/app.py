@@ -70,12 +70,14 @@ def create_app(
     )
     app = FastAPI(title="qa-audit console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
-    app.mount("/static", StaticFiles(packages=[("qa_audit.console", "static")]), name="static")
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
         return FileResponse(_plotly_js(), media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})
+
+    # After the route above: a mount answers everything under its path.
+    app.mount("/static", StaticFiles(packages=[("qa_audit.console", "static")]), name="static")
 
     @app.post("/login")
     def login(request: Request, username: str = Form(""), password: str = Form(""),

@@ -44,3 +44,50 @@ def login(client: TestClient, name: str, password: str = PASSWORD) -> dict:
                            headers={"Accept": "application/json"})
     assert response.status_code == 200, response.text
     return client.get("/api/me").json()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningConsole:
+    """`qa-audit serve` as a real process on a free port (what a user starts)."""
+
+    def __init__(self, db: Path, *, audio_dir: Path = SAMPLES) -> None:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "qa_audit.cli.main", "serve", "--db", str(db),
+             "--port", str(self.port), "--audio-dir", str(audio_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"qa-audit serve ended: {self.process.stderr.read()}")
+            try:
+                urllib.request.urlopen(self.url + "/login", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("qa-audit serve did not answer within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
