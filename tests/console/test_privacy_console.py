@@ -127,9 +127,10 @@ def _agent_calls(lead) -> dict[str, list[str]]:
     return by_agent
 
 
-def test_no_agent_response_carries_a_resident_fact(as_user):
+def assert_no_agent_leaks(as_user) -> int:
+    """A lead writes resident facts into a note and an answer, as leads do; then every
+    agent's every response is searched. Returns how many responses were checked."""
     lead = as_user("王班长")
-    # A lead writes what they heard into a note and an answer, as leads do.
     lead.post("/api/calls/20261116_081205_318_repair_401/items/address/decision",
               json={"status": "fail", "note": "住户说的是六零二，工单写成620；电话18612347709，赵丽萍"})
     agent = as_user("a318")
@@ -154,11 +155,53 @@ def test_no_agent_response_carries_a_resident_fact(as_user):
             for text in strings:
                 assert leaks(text) == [], (str(response.url), text)
             checked += 1
-    assert checked >= 30
     # The lead still reads the note as written: masking is for agents only.
     call = lead.get("/api/calls/20261116_081205_318_repair_401").json()
     address = next(i for i in call["audit"]["items"] if i["id"] == "address")
     assert "620" in address["decision_note"]
+    return checked
+
+
+def test_no_agent_response_carries_a_resident_fact(as_user):
+    assert assert_no_agent_leaks(as_user) >= 30
+
+
+@pytest.mark.slow
+def test_no_agent_response_leaks_on_the_store_audited_from_the_recordings(tmp_path):
+    """The same sweep on the sample recordings audited end to end (Whisper, listening)."""
+    from fastapi.testclient import TestClient
+
+    from qa_audit.cli.main import main
+    from qa_audit.console.accounts import Accounts
+    from qa_audit.console.app import create_app
+
+    from .console_support import PASSWORD, REPO, USERS, login
+
+    db = tmp_path / "qa.sqlite"
+    assert main(["audit", str(SAMPLES / "recordings"), "--calls", str(SAMPLES / "calls.csv"),
+                 "--tickets", str(SAMPLES / "tickets.csv"), "--stations",
+                 str(SAMPLES / "stations.csv"), "--db", str(db)]) == 0
+    with Store(db) as store:
+        for name, (role, agent) in USERS.items():
+            Accounts(store).add(name, role, PASSWORD, agent_id=agent)
+    app = create_app(db, audio_root=REPO)
+    clients = []
+
+    def as_user(name):
+        client = TestClient(app)
+        clients.append(client)
+        client.headers["X-CSRF-Token"] = login(client, name)["csrf"]
+        return client
+
+    try:
+        assert assert_no_agent_leaks(as_user) >= 30
+        # The recordings play for their agent.
+        audio = as_user("a318").get("/api/calls/20261116_081205_318_repair_401/audio",
+                                    headers={"Range": "bytes=0-99"})
+        assert audio.status_code == 206
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_the_agent_still_sees_what_the_call_was_about(as_user):
