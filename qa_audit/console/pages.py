@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from qa_audit.console import views
 from qa_audit.console.accounts import ROLE_ZH, Accounts
-from qa_audit.console.auth import Actor, allowed, current_actor, signed_in
+from qa_audit.console.auth import Actor, allowed, current_actor
 from qa_audit.review_page import CALL_TYPE_ZH, STATUS_ZH, clock
 
 router = APIRouter()

@@ -19,7 +19,7 @@ from qa_audit.errors import InputError
 from qa_audit.phrasebook import Phrasebook
 from qa_audit.privacy import Masker
 from qa_audit.records import CallAudit, CallMeta
-from qa_audit.review_page import CALL_TYPE_ZH, STATUS_ZH, Labels, clock, is_flagged
+from qa_audit.review_page import CALL_TYPE_ZH, Labels, is_flagged
 from qa_audit.sampling import call_started_at, sample_per_agent
 from qa_audit.store import Appeal, Store, parse_day, parse_month
 
@@ -60,7 +60,7 @@ def call_rows(store: Store, actor: Actor, *, date_from: str | None = None,
         "flagged": is_flagged(a),
     } for a in audits if not flagged or is_flagged(a)]
     if actor.own_calls_only:
-        rows.sort(key=lambda r: (not r["flagged"], r["started_at"] or ""), reverse=False)
+        rows.sort(key=lambda r: (not r["flagged"], r["started_at"] or ""))
     return rows
 
 
@@ -388,4 +388,3 @@ def default_month(store: Store) -> str:
     return this if this in months or not months else (past or months)[-1]
 
 
-__all__ = ["APPEAL_STATE_ZH", "CALL_TYPE_ZH", "STATUS_ZH", "NotFound", "Settings", "clock"]

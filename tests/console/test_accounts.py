@@ -159,3 +159,29 @@ def test_serve_refuses_a_missing_store_in_one_line(tmp_path, capsys):
 def test_the_login_page_says_how_to_add_a_user_when_there_is_none(empty_store):
     with TestClient(create_app(empty_store)) as client:
         assert "qa-audit users add" in client.get("/login").text
+
+
+def test_a_new_password_ends_the_sessions_signed_before_it(empty_store):
+    with Store(empty_store) as store:
+        Accounts(store).add("a307", "agent", PASSWORD, agent_id="307")
+    with TestClient(create_app(empty_store)) as client:
+        client.post("/login", data={"username": "a307", "password": PASSWORD})
+        assert client.get("/api/me").status_code == 200
+        later = datetime.now() + timedelta(minutes=1)
+        with Store(empty_store) as store:
+            Accounts(store, clock=lambda: later).set_password("a307", "a-new-password")
+        assert client.get("/api/me").status_code == 401
+
+
+def test_a_session_cookie_expires(empty_store, monkeypatch):
+    import itsdangerous.timed
+
+    with Store(empty_store) as store:
+        Accounts(store).add("a307", "agent", PASSWORD, agent_id="307")
+    app = create_app(empty_store, session_hours=1)
+    with TestClient(app) as client:
+        client.post("/login", data={"username": "a307", "password": PASSWORD})
+        assert client.get("/api/me").status_code == 200
+        now = itsdangerous.timed.time.time()
+        monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: now + 3601)
+        assert client.get("/api/me").status_code == 401

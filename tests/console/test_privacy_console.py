@@ -13,7 +13,6 @@ import csv
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
