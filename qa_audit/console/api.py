@@ -124,7 +124,8 @@ def appeal(request: Request, call_id: str, item: str, body: AppealIn,
 def appeals(request: Request, actor: Annotated[Actor, Depends(allowed("appeals"))],
             state: Literal["open"] | None = None) -> dict:
     with _console(request).store() as store:
-        return {"appeals": views.appeals_for(store, actor, open_only=state == "open")}
+        return {"appeals": views.appeals_for(store, actor, _console(request).settings,
+                                             open_only=state == "open")}
 
 
 @router.post("/appeals/{appeal_id}/resolve")

@@ -127,6 +127,17 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
 
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:
+        response = await call_next(request)
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages and JSON hold residents' data: not kept in a shared office PC's cache.
+        headers.setdefault("Cache-Control", "no-store")
+        return response
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return _error(request, exc.status_code, str(exc.detail))

@@ -114,7 +114,7 @@ def my_page(request: Request, actor: Annotated[Actor, Depends(allowed("appeal"))
         month = month or views.default_month(store)
         summary = views.agent_month(store, actor, month)
         calls = views.call_rows(store, actor)
-        appeals = views.appeals_for(store, actor)
+        appeals = views.appeals_for(store, actor, console.settings)
     return render(request, "my.html.j2", summary=summary, calls=calls, appeals=appeals,
                   figure=json.dumps(summary["figure"], ensure_ascii=False),
                   call_type_zh=CALL_TYPE_ZH, appeal_state_zh=views.APPEAL_STATE_ZH)
@@ -138,7 +138,7 @@ def appeals_page(request: Request, actor: Annotated[Actor, Depends(allowed("appe
                  state: str | None = None) -> Response:
     console = request.app.state.console
     with console.store() as store:
-        appeals = views.appeals_for(store, actor, open_only=state == "open")
+        appeals = views.appeals_for(store, actor, console.settings, open_only=state == "open")
     return render(request, "appeals.html.j2", appeals=appeals, state=state or "",
                   appeal_state_zh=views.APPEAL_STATE_ZH)
 

@@ -194,19 +194,31 @@ def file_appeal(store: Store, actor: Actor, call_id: str, item: str, reason: str
     return store.appeal(call_id, item, reason=reason, by=actor.name)
 
 
-def appeals_for(store: Store, actor: Actor, *, open_only: bool = False) -> list[dict[str, Any]]:
-    """All appeals for leads; an agent's own, masked, for an agent."""
+def appeals_for(store: Store, actor: Actor, settings: Settings | None = None, *,
+                open_only: bool = False) -> list[dict[str, Any]]:
+    """All appeals for leads; an agent's own, masked, for an agent. Each carries `label`,
+    the item's (or finding's) Chinese name."""
     if actor.own_calls_only:
         found = store.appeals(open_only=open_only, agent=actor.agent_id or "\0")
-        out = []
-        maskers: dict[str, Masker] = {}
-        for appeal in found:
-            if appeal.call_id not in maskers:
-                maskers[appeal.call_id] = Masker.for_call(
-                    store.get_transcript(appeal.call_id), store.tickets_of_call(appeal.call_id))
-            out.append(appeal_json(appeal, maskers[appeal.call_id].note))
-        return out
-    return [appeal_json(p) for p in store.appeals(open_only=open_only)]
+    else:
+        found = store.appeals(open_only=open_only)
+    labels = settings.labels if settings else Labels()
+    out = []
+    calls: dict[str, tuple[Any, Any]] = {}
+    for appeal in found:
+        if appeal.call_id not in calls:
+            audit = store.get_audit(appeal.call_id, final=False)
+            mask = Masker.for_call(store.get_transcript(appeal.call_id),
+                                   store.tickets_of_call(appeal.call_id)) \
+                if actor.masked else None
+            calls[appeal.call_id] = (audit, mask)
+        audit, mask = calls[appeal.call_id]
+        row = appeal_json(appeal, mask.note if mask else (lambda text: text))
+        item = audit.item(appeal.item) if audit else None
+        row["label"] = (labels.item(audit.call_type, item.id, item.label) if item and audit
+                        else labels.finding(appeal.item))
+        out.append(row)
+    return out
 
 
 # -- figures ----------------------------------------------------------------------------

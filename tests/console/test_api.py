@@ -310,3 +310,12 @@ def test_every_role_lands_on_its_page(app, name):
                     "office": "/dashboard"}[role]
         assert response.url.path == expected
         assert "录音质检台" in response.text
+
+
+def test_pages_and_json_are_not_cached_or_framed(as_user):
+    lead = as_user("王班长")
+    for url in ("/api/queue", f"/calls/{CALL_401}"):
+        response = lead.get(url)
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
