@@ -86,6 +86,10 @@ def call_page(request: Request, call_id: str,
     console = request.app.state.console
     with console.store() as store:
         payload = views.call_payload(store, actor, call_id, console.settings)
+        # A lead's day goes from one call to the next call still waiting in the queue.
+        waiting = views.queue_items(store) if actor.can("queue") else []
+    later = [i for i in waiting if i["call_id"] != call_id]
+    next_item = later[0] if later else None
     audit = payload["audit"]
     spans = [(e["start"], e["end"]) for i in audit["items"] if i["status"] in ("fail", "review")
              for e in i["evidence"]] + [(e["start"], e["end"]) for f in audit["findings"]
@@ -103,7 +107,8 @@ def call_page(request: Request, call_id: str,
                   appeals_by_item=appeals_by_item, status_zh=STATUS_ZH,
                   call_type_zh=CALL_TYPE_ZH, clock=clock, appeal_until=until,
                   window_open=window_open, appeal_state_zh=views.APPEAL_STATE_ZH,
-                  finding_labels=payload["finding_labels"])
+                  finding_labels=payload["finding_labels"], next_item=next_item,
+                  waiting=len(waiting))
 
 
 @router.get("/my", include_in_schema=False)

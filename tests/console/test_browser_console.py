@@ -120,6 +120,10 @@ def test_lead_decides_from_the_queue_and_the_player_seeks_to_the_evidence(open_a
     assert "机器原判：待复核" in decided.inner_text()
     assert "听了录音，没问题" in decided.inner_text()
 
+    # The next call waiting in the queue is one click away.
+    page.click("a#next-item")
+    page.wait_for_load_state()
+    assert "/calls/" in page.url and CALL_402 not in page.url
     page.goto(page.url.split("/calls/")[0] + "/queue")
     remaining = {(r.get_attribute("data-call"), r.get_attribute("data-item"))
                  for r in page.locator("table.queue tbody tr").all()}
