@@ -29,6 +29,7 @@ SESSION_SALT = "qa-audit-console-session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNREAD = object()  # the request's session has not been read yet
 
 # Permission -> the roles that have it. Agents see only their own calls (see `own_calls_only`).
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -105,8 +106,9 @@ class Sessions:
 
 def current_actor(request: Request) -> Actor | None:
     """The actor of a request with a valid session, or None."""
-    if "actor" in request.state._state:
-        return request.state.actor
+    known = getattr(request.state, "actor", _UNREAD)
+    if known is not _UNREAD:
+        return known
     console = request.app.state.console
     found = console.sessions.read(request.cookies.get(COOKIE))
     actor = None
@@ -136,7 +138,8 @@ def signed_in(request: Request) -> Actor:
 
 def check_csrf(request: Request, actor: Actor, form_token: str | None = None) -> None:
     token = request.headers.get(CSRF_HEADER) or form_token or ""
-    if not hmac.compare_digest(token, actor.csrf):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a forged header may have).
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), actor.csrf.encode()):
         raise HTTPException(403, "missing or wrong CSRF token; reload the page")
 
 

@@ -212,6 +212,8 @@ def test_a_post_without_the_csrf_token_is_refused(app):
         assert client.post(url, json={"status": "pass"}).status_code == 403
         assert client.post(url, json={"status": "pass"},
                            headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+        assert client.post(url, json={"status": "pass"},
+                           headers={"X-CSRF-Token": "é".encode("latin-1")}).status_code == 403
         token = client.get("/api/me").json()["csrf"]
         assert client.post(url, json={"status": "pass"},
                            headers={"X-CSRF-Token": token}).status_code == 200
