@@ -1,9 +1,9 @@
 """The console's people, kept in the results store: users, sign-in attempts, the audit log.
 
-Passwords are argon2 hashes (argon2-cffi). After `MAX_FAILURES` wrong passwords within
-`FAILURE_WINDOW`, an account is refused for `LOCKOUT` whatever password is given, so a
-guessing script gets five tries a quarter of an hour. The audit log records who did what
-and when (sign-ins, decisions, appeals, answers, samples); it is only ever added to.
+Passwords are argon2 hashes (argon2-cffi). Sign-in attempts are kept here for the lockout,
+whose policy lives with the other rules of access in `auth.py`. The audit log records who
+did what and when (sign-ins, decisions, appeals, answers, samples); it is only ever added
+to.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -24,9 +24,6 @@ Role = Literal["lead", "head", "agent", "office"]
 ROLES: tuple[str, ...] = ("lead", "head", "agent", "office")
 ROLE_ZH = {"lead": "领班", "head": "部长", "agent": "话务员", "office": "办公室"}
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 
 _HASHER = PasswordHasher()
@@ -59,15 +56,6 @@ class LogEntry:
     action: str
     target: str
     detail: str
-
-
-class LockedOut(InputError):
-    """Too many wrong passwords: the account is refused until `until`."""
-
-    def __init__(self, name: str, until: datetime) -> None:
-        super().__init__(f"account {name!r} is locked after {MAX_FAILURES} wrong passwords; "
-                         f"try again after {until:%H:%M}")
-        self.until = until
 
 
 class Accounts:
@@ -135,58 +123,31 @@ class Accounts:
             raise InputError(f"no user {name.strip()!r}; `qa-audit users list` shows them")
         return user
 
-    # -- signing in ---------------------------------------------------------------------
+    # -- signing in (the lockout policy is auth.sign_in's) --------------------------------
 
-    def locked_until(self, name: str) -> datetime | None:
-        """When the lockout of `name` ends, or None when it may sign in."""
-        now = self.clock()
-        since = (now - FAILURE_WINDOW - LOCKOUT).isoformat(timespec="seconds")
-        rows = self.store._query(
-            "SELECT ok, at FROM login_attempts WHERE name = ? AND at >= ? ORDER BY at, id",
-            (name, since))
-        failures: list[datetime] = []
-        until = None
-        for row in rows:
-            if row["ok"] == 1:
-                failures = []  # a right password starts the count again
-                continue
-            if row["ok"] != 0:
-                continue  # tried while locked: not counted, so the lockout does not grow
-            failures.append(datetime.fromisoformat(row["at"]))
-            if len(failures) >= MAX_FAILURES and failures[-1] - failures[-MAX_FAILURES] \
-                    <= FAILURE_WINDOW:
-                until = failures[-1] + LOCKOUT
-        return until if until is not None and now < until else None
-
-    def authenticate(self, name: str, password: str) -> User | None:
-        """The user when the password is right; None otherwise. Raises LockedOut."""
-        name = (name or "").strip()
-        until = self.locked_until(name) if name else None
-        if until is not None:
-            self._attempt(name, 2)
-            self.log(name, "login_locked", name)
-            raise LockedOut(name, until)
+    def check_password(self, name: str, password: str) -> tuple[User | None, bool]:
+        """(the user or None, whether the password is theirs). An unknown name costs the
+        same time as a wrong password, so names cannot be probed."""
         rows = self.store._query("SELECT * FROM users WHERE name = ?", (name,))
         stored = rows[0]["password_hash"] if rows else _dummy_hash()
         try:
             ok = _HASHER.verify(stored, password or "")
         except (VerificationError, InvalidHashError):
             ok = False
-        user = _user(rows[0]) if rows else None
-        if not ok or user is None or user.disabled:
-            if name:
-                self._attempt(name, 0)
-            self.log(name or None, "login_failed", name,
-                     "disabled" if ok and user is not None else "")
-            return None
-        self._attempt(name, 1)
-        self.log(name, "login", name)
-        return user
+        return (_user(rows[0]) if rows else None), ok and bool(rows)
 
-    def _attempt(self, name: str, ok: int) -> None:
+    def attempts(self, name: str, since: datetime) -> list[tuple[int, datetime]]:
+        """(outcome, when) of the sign-ins of `name` since then, oldest first; outcome 1
+        right, 0 wrong, 2 refused while locked."""
+        rows = self.store._query(
+            "SELECT ok, at FROM login_attempts WHERE name = ? AND at >= ? ORDER BY at, id",
+            (name, since.isoformat(timespec="seconds")))
+        return [(r["ok"], datetime.fromisoformat(r["at"])) for r in rows]
+
+    def record_attempt(self, name: str, outcome: int) -> None:
         with self.store._transaction() as db:
             db.execute("INSERT INTO login_attempts (name, ok, at) VALUES (?, ?, ?)",
-                       (name, ok, self._now()))
+                       (name, outcome, self._now()))
 
     # -- the audit log ------------------------------------------------------------------
 

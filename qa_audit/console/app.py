@@ -20,8 +20,16 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from qa_audit.console import api, pages
-from qa_audit.console.accounts import Accounts, LockedOut
-from qa_audit.console.auth import COOKIE, Sessions, check_csrf, current_actor, same_origin
+from qa_audit.console.accounts import Accounts
+from qa_audit.console.auth import (
+    COOKIE,
+    LockedOut,
+    Sessions,
+    check_csrf,
+    current_actor,
+    same_origin,
+    sign_in,
+)
 from qa_audit.console.views import DEFAULT_APPEAL_DAYS, NotFound, Settings
 from qa_audit.errors import InputError, QaAuditError, StoreError
 from qa_audit.phrasebook import Phrasebook
@@ -87,7 +95,7 @@ def create_app(
             raise HTTPException(403, "sign-in from another site refused")
         with console.store() as store:
             try:
-                user = Accounts(store).authenticate(username, password)
+                user = sign_in(Accounts(store), username, password)
             except LockedOut as locked:
                 message = (f"登录失败次数过多，账号已锁定至 {locked.until:%H:%M}，请稍后再试"
                            if not wants_json else str(locked))

@@ -6,6 +6,10 @@ token is an HMAC of that session id, given to the page (`<meta name="csrf">`) an
 clients (`GET /api/me`); every state-changing request except `/login` must send it back
 (`X-CSRF-Token` header, or a `csrf` form field). `/login` itself checks the Origin header.
 
+Signing in (`sign_in`) refuses an account for `LOCKOUT` after `MAX_FAILURES` wrong
+passwords within `FAILURE_WINDOW`, whatever password comes next: a guessing script gets
+five tries a quarter of an hour.
+
 What each role may do is the table `PERMISSIONS`; routes ask for a permission with
 `Depends(allowed("decide"))` and never compare role names themselves.
 """
@@ -16,13 +20,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from qa_audit.console.accounts import Accounts, User
+from qa_audit.errors import InputError
 
 COOKIE = "qa_console"
 SESSION_SALT = "qa-audit-console-session"
@@ -30,6 +35,11 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _UNREAD = object()  # the request's session has not been read yet
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+WRONG, RIGHT, REFUSED = 0, 1, 2  # outcomes of a sign-in attempt, as Accounts stores them
 
 # Permission -> the roles that have it. Agents see only their own calls (see `own_calls_only`).
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -45,6 +55,53 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sample": frozenset({"head"}),                       # draw the weekly sample
     "log": frozenset({"head"}),                          # the audit log
 }
+
+
+class LockedOut(InputError):
+    """Too many wrong passwords: the account is refused until `until`."""
+
+    def __init__(self, name: str, until: datetime) -> None:
+        super().__init__(f"account {name!r} is locked after {MAX_FAILURES} wrong passwords; "
+                         f"try again after {until:%H:%M}")
+        self.until = until
+
+
+def locked_until(accounts: Accounts, name: str) -> datetime | None:
+    """When the lockout of `name` ends, or None when it may sign in. Attempts refused while
+    locked do not count, so the lockout does not grow while someone keeps trying; a right
+    password starts the count again."""
+    now = accounts.clock()
+    failures: list[datetime] = []
+    until = None
+    for outcome, at in accounts.attempts(name, now - FAILURE_WINDOW - LOCKOUT):
+        if outcome == RIGHT:
+            failures = []
+        elif outcome == WRONG:
+            failures.append(at)
+            if len(failures) >= MAX_FAILURES and \
+                    failures[-1] - failures[-MAX_FAILURES] <= FAILURE_WINDOW:
+                until = failures[-1] + LOCKOUT
+    return until if until is not None and now < until else None
+
+
+def sign_in(accounts: Accounts, name: str, password: str) -> User | None:
+    """The user when the name and password are right and the account is enabled and not
+    locked; None otherwise. Raises LockedOut. Every attempt goes to the audit log."""
+    name = (name or "").strip()
+    until = locked_until(accounts, name) if name else None
+    if until is not None:
+        accounts.record_attempt(name, REFUSED)
+        accounts.log(name, "login_locked", name)
+        raise LockedOut(name, until)
+    user, ok = accounts.check_password(name, password)
+    if not ok or user is None or user.disabled:
+        if name:
+            accounts.record_attempt(name, WRONG)
+        accounts.log(name or None, "login_failed", name, "disabled" if ok else "")
+        return None
+    accounts.record_attempt(name, RIGHT)
+    accounts.log(name, "login", name)
+    return user
 
 
 @dataclass(frozen=True)

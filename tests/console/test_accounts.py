@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_audit.cli.main import main
-from qa_audit.console.accounts import Accounts, LockedOut
+from qa_audit.console.accounts import Accounts
 from qa_audit.console.app import create_app
+from qa_audit.console.auth import LockedOut, sign_in
 from qa_audit.store import Store
 
 from .console_support import PASSWORD
@@ -43,11 +44,11 @@ def test_users_add_list_disable_password(empty_store, tmp_path, capsys):
     assert main(["users", "list", *db]) == 0
     assert "停用 disabled" in capsys.readouterr().out
     with Store(empty_store) as store:
-        assert Accounts(store).authenticate("a307", "s3cret-pass") is None
+        assert sign_in(Accounts(store), "a307", "s3cret-pass") is None
     assert main(["users", "password", "a307", "--password-file",
                  _password_file(tmp_path, "another-pass\n"), *db]) == 0
     with Store(empty_store) as store:
-        assert Accounts(store).authenticate("a307", "another-pass").agent_id == "307"
+        assert sign_in(Accounts(store), "a307", "another-pass").agent_id == "307"
 
 
 def test_users_add_prompts_for_the_password_twice(empty_store):
@@ -59,7 +60,7 @@ def test_users_add_prompts_for_the_password_twice(empty_store):
                                       str(empty_store)], input="office-pass\noffice-pass\n")
     assert result.exit_code == 0, result.output
     with Store(empty_store) as store:
-        assert Accounts(store).authenticate("钱会计", "office-pass").role == "office"
+        assert sign_in(Accounts(store), "钱会计", "office-pass").role == "office"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -101,16 +102,16 @@ def test_lockout_lasts_fifteen_minutes_after_the_fifth_wrong_password(empty_stor
         accounts = Accounts(store, clock=clock)
         accounts.add("a307", "agent", PASSWORD, agent_id="307")
         for _ in range(4):
-            assert accounts.authenticate("a307", "wrong") is None
+            assert sign_in(accounts, "a307", "wrong") is None
             clock.now += timedelta(minutes=3)
-        assert accounts.authenticate("a307", "wrong") is None  # the fifth, 12 min after the first
+        assert sign_in(accounts, "a307", "wrong") is None  # the fifth, 12 min after the first
         with pytest.raises(LockedOut):
-            accounts.authenticate("a307", PASSWORD)
+            sign_in(accounts, "a307", PASSWORD)
         clock.now += timedelta(minutes=14)
         with pytest.raises(LockedOut):
-            accounts.authenticate("a307", PASSWORD)
+            sign_in(accounts, "a307", PASSWORD)
         clock.now += timedelta(minutes=1, seconds=1)
-        assert accounts.authenticate("a307", PASSWORD).name == "a307"
+        assert sign_in(accounts, "a307", PASSWORD).name == "a307"
 
 
 def test_wrong_passwords_spread_over_more_than_fifteen_minutes_do_not_lock(empty_store):
@@ -119,9 +120,9 @@ def test_wrong_passwords_spread_over_more_than_fifteen_minutes_do_not_lock(empty
         accounts = Accounts(store, clock=clock)
         accounts.add("a307", "agent", PASSWORD, agent_id="307")
         for _ in range(6):
-            assert accounts.authenticate("a307", "wrong") is None
+            assert sign_in(accounts, "a307", "wrong") is None
             clock.now += timedelta(minutes=4)
-        assert accounts.authenticate("a307", PASSWORD) is not None
+        assert sign_in(accounts, "a307", PASSWORD) is not None
 
 
 def test_disabling_a_user_ends_open_sessions(empty_store):
