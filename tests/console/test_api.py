@@ -4,6 +4,7 @@ who may see and do what, and what each action leaves behind."""
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from datetime import date, timedelta
 
@@ -321,3 +322,16 @@ def test_pages_and_json_are_not_cached_or_framed(as_user):
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_pages_load_nothing_from_the_internet(as_user):
+    """The console works on a LAN with no internet: scripts, styles and charts are its own."""
+    head = as_user("赵部长")
+    for url in ("/queue", f"/calls/{CALL_401}", "/dashboard?month=2026-11", "/sample", "/log",
+                "/appeals", "/calls"):
+        html = head.get(url).text
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert sources and not [s for s in sources if "//" in s], (url, sources)
+    plotly = head.get("/static/vendor/plotly.min.js")
+    assert plotly.status_code == 200 and "plotly" in plotly.text[:2000].lower()
+    assert head.get("/static/console.js").status_code == 200
