@@ -110,11 +110,33 @@ def terminal_decisions(db: Path, items: list[dict], limit: int) -> list[float]:
     return times
 
 
+def scale_store(db: Path, copies: int) -> None:
+    """Each call copied (copies - 1) times under new ids, with its transcript and recording:
+    a month-sized store from the ten sample calls."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    with con:
+        for n in range(1, copies):
+            con.execute(
+                """INSERT INTO audits (call_id, agent_id, call_type, started_at, day, fingerprint,
+                                       audit, transcript, meta, revision, audited_at)
+                   SELECT call_id || '_c' || ?1, agent_id, call_type, started_at, day,
+                          fingerprint, json_set(audit, '$.call_id', call_id || '_c' || ?1),
+                          json_set(transcript, '$.call_id', call_id || '_c' || ?1),
+                          json_set(meta, '$.call_id', call_id || '_c' || ?1), revision,
+                          audited_at
+                   FROM audits WHERE call_id NOT LIKE '%\\_c%' ESCAPE '\\'""", (n,))
+    con.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, help="a store with console users (default: build "
                         "the sample store in a temporary folder)")
     parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--scale", type=int, default=1,
+                        help="copy each call N times (ids suffixed) to time a bigger store")
     parser.add_argument("--terminal", type=int, default=5,
                         help="how many `qa-audit decide` processes to time (default 5)")
     args = parser.parse_args()
@@ -124,6 +146,8 @@ def main() -> int:
         else:
             db = Path(folder) / "qa.sqlite"
             shutil.copy(args.db, db)
+        if args.scale > 1:
+            scale_store(db, args.scale)
         with Store(db) as store:
             waiting = len(store.review_queue())
         if waiting < args.items:
@@ -141,7 +165,8 @@ def main() -> int:
         retry = left or [{"call_id": e["call_id"], "item": e["item"]} for e in done]
         terminal = terminal_decisions(db, retry, args.terminal)
     print(f"a lead's day: {len(done)} items of {len({e['call_id'] for e in done})} calls, "
-          f"{len(agents)} agents\n")
+          f"{len(agents)} agents; the store has {10 * args.scale if args.db is None else '?'} "
+          f"calls, {waiting} items waiting\n")
     print(f"{'request':<44} {'n':>4} {'median ms':>9} {'p95 ms':>9} {'max ms':>9}")
     for kind, kind_times in times.items():
         print(_row(kind, kind_times))

@@ -18,6 +18,7 @@ from qa_audit.console import views
 from qa_audit.console.accounts import ROLE_ZH, Accounts
 from qa_audit.console.auth import Actor, allowed, current_actor
 from qa_audit.review_page import CALL_TYPE_ZH, STATUS_ZH, clock
+from qa_audit.sampling import call_started_at
 
 router = APIRouter()
 
@@ -87,7 +88,11 @@ def call_page(request: Request, call_id: str,
     with console.store() as store:
         payload = views.call_payload(store, actor, call_id, console.settings)
         # A lead's day goes from one call to the next call still waiting in the queue.
-        waiting = views.queue_items(store) if actor.can("queue") else []
+        started = call_started_at(call_id, None) if not payload["audit"].get("started_at") \
+            else None
+        day = (payload["audit"].get("started_at") or (started.isoformat() if started else ""))[
+            :10] or None
+        waiting = views.queue_items(store, day=day) if actor.can("queue") else []
     later = [i for i in waiting if i["call_id"] != call_id]
     next_item = later[0] if later else None
     audit = payload["audit"]

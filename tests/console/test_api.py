@@ -335,3 +335,16 @@ def test_pages_load_nothing_from_the_internet(as_user):
     plotly = head.get("/static/vendor/plotly.min.js")
     assert plotly.status_code == 200 and "plotly" in plotly.text[:2000].lower()
     assert head.get("/static/console.js").status_code == 200
+
+
+def test_the_queue_is_the_stores_review_queue(as_user, db):
+    """Read inside SQLite, the queue agrees with Store.review_queue, decisions included."""
+    from qa_audit.store import Store
+
+    lead = as_user("王班长")
+    lead.post(f"/api/calls/{CALL_401}/items/name/decision", json={"status": "fail"})
+    api = [(i["call_id"], i["item"], i["reason"]) for i in lead.get("/api/queue").json()["items"]]
+    with Store(db) as store:
+        expected = [(i.call_id, i.item, i.reason) for i in store.review_queue()]
+    assert api == expected and len(api) > 10
+    assert (CALL_401, "name") not in {(c, i) for c, i, _ in api}
