@@ -5,7 +5,10 @@ address; every run of five or more digits the resident spoke (spoken 一三八�
 138…); the name the resident gave after the agent asked for it. Those are masked wherever
 they occur — in the transcript, in evidence, reasons, finding details and notes — and on
 top of that house numbers (号楼/单元/室…) and phone-length digit runs are masked in any text,
-because ASR may spell a number differently from the ticket.
+because ASR may spell a number differently from the ticket — also as it mishears them:
+号罗/龙/元 for 号楼/楼/单元, 单言/单人/带远 for 单元, 灵/爱/物 for 零/二/五 (六灵爱 is 602),
+read as digits only next to such a word. In a person's free text (`Masker.note`: a lead's
+note, an appeal and its answer) every number is masked.
 
 Masking keeps what a reviewer needs to follow the call: the first 3 and last 2 digits of a
 phone (138******00), the surname (杨* / 欧阳**) and the community (宏城花园**号楼*单元***).
