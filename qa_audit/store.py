@@ -113,7 +113,39 @@ CREATE TABLE samples (
 # before it. Named rather than numbered so that work on separate branches adds steps without
 # fighting over a number; a store holding a step this code does not know is from a newer
 # qa-audit, and is refused rather than half understood.
-MIGRATIONS: list[tuple[str, str]] = []
+MIGRATIONS: list[tuple[str, str]] = [
+    # The web console's people (qa_audit.console.accounts): who may sign in as what, the
+    # sign-in attempts the lockout counts, what people did, and the cookie-signing secret.
+    ("console_users", """
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('lead', 'head', 'agent', 'office')),
+    agent_id      TEXT,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    password_at   TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE login_attempts (
+    id        INTEGER PRIMARY KEY,
+    name      TEXT NOT NULL,
+    ok        INTEGER NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX login_attempts_by_name ON login_attempts (name, at);
+CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE console_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)"""),
+]
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
