@@ -102,14 +102,20 @@ def queue(
     parsed_day = parse_day(day)
     with Store(db, create=False) as store:
         items = store.review_queue(agent=agent, day=parsed_day)
+        unusable = store.unusable_calls(agent=agent, date_from=parsed_day, date_to=parsed_day)
     if as_json:
         print_json(items)
         return
     print_table(
         ["录音编号 call", "工号 agent", "项目 item", "原因 reason", "证据 evidence"],
         [[i.call_id, i.agent_id, f"{i.item} {i.label}".strip(), i.reason,
-          clock(i.evidence_start) if i.evidence_start is not None else ""] for i in items])
-    typer.echo(f"{len(items)} item(s) to review", err=True)
+          clock(i.evidence_start) if i.evidence_start is not None else ""] for i in items]
+        # Recordings with no call in them: for the lead to look at (and delete, seed 004).
+        + [[a.call_id, a.agent_id, "recording 录音异常",
+            a.recording_quality.reason if a.recording_quality else "unusable", ""]
+           for a in unusable])
+    typer.echo(f"{len(items)} item(s) to review"
+               + (f"; {len(unusable)} unusable recording(s)" if unusable else ""), err=True)
 
 
 def decide(
