@@ -134,8 +134,7 @@ def audit(
     columns: ColumnsOpt = None,
     db: DbOption = Path(DEFAULT_DB_NAME),
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Also write the results as JSON Lines (formats.md).",
-        dir_okay=False)] = None,
+        "--out", "-o", help="Also write the results as JSON Lines (formats.md).")] = None,
     on: Annotated[str | None, typer.Option("--date", help="Only calls of this day (YYYY-MM-DD).")]
     = None,
     date_from: Annotated[str | None, typer.Option("--from", help="Only calls from this day on.")]

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from qa_audit.outputs import check_output_folder
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.review_page import clock, write_review_page
 from qa_audit.store import DB_ENV, DEFAULT_DB_NAME, Store, parse_day, parse_month
@@ -60,8 +61,7 @@ def print_json(records: Sequence[Any]) -> None:
 
 def review(
     agent: Annotated[str, typer.Option("--agent", help="The agent's id (工号), e.g. 307.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and the recordings.",
-                                      file_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and the recordings.")],
     db: DbOption = Path(DEFAULT_DB_NAME),
     month: Annotated[str | None, typer.Option("--month", help="Only this month, YYYY-MM.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
@@ -77,6 +77,7 @@ def review(
     if month is not None:
         month = parse_month(month)
     day_from, day_to = parse_day(date_from, "--from"), parse_day(date_to, "--to")
+    check_output_folder(out)
     with Store(db, create=False) as store:
         page = write_review_page(store, agent, out, month=month, date_from=day_from,
                                  date_to=day_to, phrasebook=load_phrasebook(phrasebook),

@@ -134,8 +134,8 @@ def score(
     inputs: Annotated[list[Path], typer.Argument(
         help="Transcript JSON files, recordings, or folders of them.", show_default=False)],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write the results as JSON Lines (formats.md) to this file.",
-        dir_okay=False)] = None,
+        "--out", "-o",
+        help="Write the results as JSON Lines (formats.md) to this file.")] = None,
     json_lines: Annotated[bool, typer.Option(
         "--json", help="Print the results as JSON Lines on stdout instead of the table.")] = False,
     calls: CallsOpt = None,
