@@ -68,10 +68,11 @@ Failures = list[tuple[Path, str]]
 def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
               on_done: Callable[[Work, CallAudit], None], failures: Failures, *,
               claims: ClaimBoard | None = None, progress: bool = True,
-              poll_s: float = POLL_S) -> None:
+              poll_s: float = POLL_S) -> int:
     """Audit each call once across all runs sharing `claims`; `on_done` sees every call of
     `work` that has a result (done here, before, or by another run), as soon as it has one.
-    A call that fails is added to `failures` and the batch goes on."""
+    A call that fails is added to `failures` and the batch goes on. Returns how many calls
+    were audited by this run."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -80,6 +81,7 @@ def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
                   TextColumn("{task.description}"), console=console,
                   disable=not (progress and console.is_terminal), transient=True) as bar:
         task = bar.add_task("", total=len(work))
+        audited = 0
 
         def attempt(item: Work) -> bool:
             """Whether the call is settled (done by someone, or failed here)."""
@@ -93,6 +95,7 @@ def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
                     on_done(item, result)
                 bar.advance(task)
                 return True
+            nonlocal audited
             try:
                 if claims is not None:
                     claims.working_on(item)
@@ -100,6 +103,7 @@ def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
             except QaAuditError as err:
                 failures.append((item.path, str(err)))
             else:
+                audited += 1
                 on_done(item, result)
             finally:
                 if claims is not None:
@@ -113,6 +117,7 @@ def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
             # Other runs hold these; take each as it is done, or over when its run died.
             time.sleep(poll_s)
             waiting = [item for item in waiting if not attempt(item)]
+    return audited
 
 
 class TranscriptSource:

@@ -200,9 +200,12 @@ def audit(
 
         claims = StoreClaims(store)
         try:
-            run_calls(work, audit_one, done, failures, claims=claims)
+            audited = run_calls(work, audit_one, done, failures, claims=claims)
         finally:
             claims.close()
+    others = len(results) - audited - kept
+    if others > 0:
+        say(f"{audited} call(s) audited by this run, {others} by another run on the same store")
     order = {w.call_id: n for n, w in enumerate(work)}
     results.sort(key=lambda a: order.get(a.call_id, len(order)))
     console = out_console()
