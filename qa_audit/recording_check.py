@@ -7,14 +7,14 @@ length, its level and how much speech Silero's VAD (the one transcription uses) 
 it; the verdict is a `RecordingQuality` with the measured reason.
 
 The thresholds, and the measurements behind them (`scripts/measure_recordings.py`, VAD at
-threshold 0.5, 300 ms pauses, no padding; 16 kHz after decoding):
+threshold 0.5, 300 ms pauses, no padding; 16 kHz after decoding; docs/recordings.md):
 
 | recordings | length | level (RMS) | speech found |
 |---|---|---|---|
-| ../real clips of read speech (4) | 4.3–6.0 s | −42 … −18 dBFS | 3.1–4.2 s (57–76%) |
+| real clips of read Mandarin (4, 16 kHz) | 4.3–6.0 s | −42 … −18 dBFS | 3.1–4.2 s (57–76%) |
 | samples/ calls, agent side or mono (10) | 41–55 s | −25 … −22 dBFS | 17.0–43.1 s |
 | samples/ calls, resident side (7 stereo) | 41–52 s | −35 … −30 dBFS | 10.1–14.4 s |
-| devset calls, resident side (9 stereo) | 40–55 s | −24 … −22 dBFS | 6.9–11.6 s |
+| a second synthesized set, resident side (9 stereo) | 40–55 s | −24 … −22 dBFS | 6.9–11.6 s |
 | 60 s of digital silence | 60 s | −∞ (peak −∞) | 0 |
 | 30 s of white noise, uniform and Gaussian | 30 s | −11 dBFS | 0 |
 | 30 s of hiss (Gaussian, σ 0.003 and 0.02) | 30 s | −51, −34 dBFS | 0 |

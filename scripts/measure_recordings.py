@@ -2,7 +2,7 @@
 per stream its length, level (RMS and peak, dBFS) and seconds of speech the VAD hears,
 and the verdict. Used to set the thresholds written in that module's docstring.
 
-    python scripts/measure_recordings.py samples/recordings/*.wav ../shared/real/*.wav
+    python scripts/measure_recordings.py samples/recordings/*        # or your own recordings
     python scripts/measure_recordings.py --synthetic   # silence, white noise, hiss, hum, 0.3 s
 """
 
