@@ -723,12 +723,16 @@ class Store:
         with self._transaction() as db:
             row = db.execute("SELECT fingerprint FROM audits WHERE call_id = ?",
                              (call_id,)).fetchone()
-            if row is not None and (fingerprint is None or row[0] == fingerprint):
-                return "done"
             held = db.execute("SELECT owner, expires_at FROM claims WHERE call_id = ?",
                               (call_id,)).fetchone()
-            if held is not None and held[0] != owner and held[1] > now \
-                    and not (gone is not None and gone(held[0])):
+            live = held is not None and held[1] > now \
+                and not (gone is not None and gone(held[0]))
+            if row is not None and (fingerprint is None or row[0] == fingerprint):
+                if held is not None and not live:
+                    # Left by a run killed after storing the call, before letting it go.
+                    db.execute("DELETE FROM claims WHERE call_id = ?", (call_id,))
+                return "done"
+            if live and held[0] != owner:
                 return "taken"
             db.execute("INSERT OR REPLACE INTO claims (call_id, owner, expires_at) "
                        "VALUES (?, ?, ?)", (call_id, owner, now + lease_s))

@@ -44,6 +44,15 @@ def _dump(db: Path) -> list[tuple]:
         + [tickets, ("claims left", claims)]
 
 
+def _diff(mine: object, theirs: object) -> str:
+    if isinstance(mine, tuple) and isinstance(theirs, tuple) and len(mine) == 5:
+        a, b = mine[4], theirs[4]
+        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        return f"{mine[0]}: differs in {keys}: " + "; ".join(
+            f"{k}: {str(a.get(k))[:300]} != {str(b.get(k))[:300]}" for k in keys)
+    return f"{str(mine)[:300]} != {str(theirs)[:300]}"
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "QA_AUDIT_CACHE": str(tmp_path / "cache")}
 
@@ -91,7 +100,10 @@ def test_killed_at_any_point_then_rerun_equals_a_clean_run(tmp_path, clean, afte
                 audit = CallAudit.model_validate_json(line)
                 assert store.has_audit(audit.call_id)
     assert main(_args(db, "--out", str(out))) == 0
-    assert _dump(db) == clean
+    again = _dump(db)
+    assert [row[0] for row in again[:CALLS]] == [row[0] for row in clean[:CALLS]]
+    for mine, theirs in zip(again, clean):
+        assert mine == theirs, _diff(mine, theirs)
     assert len(out.read_text(encoding="utf-8").splitlines()) == CALLS
 
 
@@ -129,6 +141,13 @@ def test_a_claim_holds_against_a_live_run_and_passes_on_when_it_dies_or_expires(
         assert store.claim("c2", "b", lease_s=60) == "mine"  # the lease ran out
         store.release_claim("c2", "b")
         assert store.claim("c2", "a", lease_s=60) == "mine"
+        # Killed after storing c3, before letting it go: found done, the claim cleared.
+        assert store.claim("c3", "dead", lease_s=60) == "mine"
+        store.save_audit(CallAudit(call_id="c3", call_type="repair", form="repair", score=1,
+                                   max_score=1, items=[]), fingerprint="f")
+        assert store.claim("c3", "b", lease_s=60, fingerprint="f",
+                           gone=lambda owner: owner == "dead") == "done"
+        assert store._query("SELECT count(*) FROM claims WHERE call_id = 'c3'")[0][0] == 0
 
 
 def test_a_dead_process_on_this_machine_is_known_at_once(tmp_path):
