@@ -781,6 +781,11 @@ def _required_name(value: str | None, what: str) -> str:
 
 def _machine_status(audit: CallAudit, target: str) -> Status:
     """What the machine said about an item or finding; unknown ones are the user's typo."""
+    if audit.unusable:
+        reason = audit.recording_quality.reason if audit.recording_quality else "unusable"
+        raise InputError(f"call {audit.call_id}: the recording is unusable (录音异常: {reason}); "
+                         "nothing in it was held against the agent, so there is nothing to "
+                         "decide or appeal")
     item = audit.item(target)
     if item is not None:
         return item.status

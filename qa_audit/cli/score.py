@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated
@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, require_pattern
-from qa_audit.errors import OutputError
+from qa_audit.errors import OutputError, QaAuditError
 from qa_audit.outputs import check_output_file
 from qa_audit.phrasebook import Phrasebook, load_phrasebook
 from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, load_dispatch
@@ -124,6 +124,26 @@ def write_result(fh: IO[str] | None, audit: CallAudit) -> None:
         except OSError as err:
             raise OutputError(f"--out {fh.name}: writing failed ({err.strerror or err}); "
                               "the calls done so far are in it, and in the store") from None
+
+
+def each_transcript(paths: Sequence[Path], handle: Callable[..., None], *,
+                    phrasebook: Phrasebook, data: DispatchData, model: str, agent_channel: str,
+                    failures: list[tuple[Path, str]]) -> None:
+    """Hand each transcript to `handle` as soon as it exists (`handle(t, transcriber=…)` for
+    one made from a recording); kept for callers of the earlier API — `run_calls` is the
+    run loop."""
+    source = TranscriptSource(phrasebook=phrasebook, data=data, model=model,
+                              agent_channel=agent_channel, warn=warn)
+    for path in paths:
+        try:
+            transcript, transcriber = source.get(path)
+        except QaAuditError as err:
+            failures.append((path, str(err)))
+            continue
+        if transcriber is None:
+            handle(transcript)
+        else:
+            handle(transcript, transcriber=transcriber)
 
 
 def work_of(paths: Sequence[Path]) -> list[Work]:

@@ -102,6 +102,9 @@ def test_the_leads_queue_shows_the_unusable_recordings(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out.count("录音异常") == len(BAD)
     assert "4 unusable recording(s)" in captured.err
+    call = next(iter(BAD))[:-4]
+    assert main(["decide", call, "greeting", "fail", "--by", "王班长", "--db", str(db)]) == 1
+    assert "the recording is unusable" in capsys.readouterr().err
 
 
 def _call(tmp_path: Path, dead_role: str):
