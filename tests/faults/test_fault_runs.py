@@ -157,3 +157,23 @@ def test_a_dead_process_on_this_machine_is_known_at_once(tmp_path):
     assert owner_gone(f"{host}:{proc.pid}:x")
     assert not owner_gone(owner_name())
     assert not owner_gone(f"another-host:{proc.pid}:x")
+
+
+def test_a_run_killed_beside_another_leaves_its_calls_to_the_other(tmp_path, clean):
+    db = tmp_path / "shared.sqlite"
+    with Store(db):
+        pass
+    survivor, victim = (subprocess.Popen(
+        [sys.executable, "-m", "qa_audit.cli.main", *_args(db, "--out", str(tmp_path / name))],
+        env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for name in ("survivor.jsonl", "victim.jsonl"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and victim.poll() is None and _stored(db) < 6:
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    _, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, err
+    lines = (tmp_path / "survivor.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len({json.loads(line)["call_id"] for line in lines}) == CALLS
+    assert _dump(db) == clean
