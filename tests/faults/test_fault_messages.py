@@ -148,3 +148,15 @@ def test_no_line_on_stderr_is_wrapped_when_it_is_not_a_terminal(tmp_path):
                for line in unusable)
     assert any(len(line) > 80 for line in lines)
     assert "Traceback" not in proc.stderr
+
+
+def test_transcribe_warnings_are_one_line_each_when_piped(tmp_path):
+    deep = tmp_path / ("another-rather-long-folder-name-" * 4) / "day"
+    write_wav(deep / "20261104_090000_318_repair_901.wav", [white_noise(0.3, 0.1)])
+    env = {**os.environ, "QA_AUDIT_CACHE": str(tmp_path / "cache"), "COLUMNS": "80"}
+    proc = subprocess.run([sys.executable, "-m", "qa_audit.cli.main", "transcribe", str(deep),
+                           "--out", str(tmp_path / "t")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    warning = next(line for line in proc.stderr.splitlines() if line.startswith("warning: "))
+    assert str(deep) in warning and warning.endswith("empty transcript")
