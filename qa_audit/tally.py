@@ -145,7 +145,8 @@ def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
     samples = store.samples(month=month)
     appeals = store.appeals(month=month)
     # Unusable recordings (录音异常) are held against no one: they have no items and no
-    # findings, so they add nothing to the figures; they are counted in a column of their own.
+    # findings, so they add nothing to the figures; they are not audited calls, and are
+    # counted in a column of their own.
     unusable = store.unusable_counts(month)
     rows = []
     for agent, own in _by_agent(audits).items():
@@ -155,7 +156,7 @@ def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
         sampled = [s for s in samples if s.agent_id == agent]
         mine = [p for p in appeals if p.agent_id == agent]
         rows.append([
-            agent, len(own),
+            agent, len(own) - unusable.get(agent, 0),
             sum(a.call_type == "repair" for a in own), sum(a.call_type == "followup" for a in own),
             _num(sum(_lost(a) for a in own)),
             _num(round(100 * sum(a.score for a in own) / max(sum(a.max_score for a in own), 1), 1)),

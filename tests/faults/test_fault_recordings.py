@@ -88,8 +88,8 @@ def test_a_mixed_batch_audits_the_real_calls_names_the_bad_ones_and_fines_no_one
     mixed_rows, clean_rows = _agent_rows(tmp_path / "m.xlsx"), _agent_rows(tmp_path / "c.xlsx")
     unusable_col = "录音异常 unusable recordings"
     assert mixed_rows["318"][unusable_col] == 4 and clean_rows["318"][unusable_col] == 0
-    for col in ("月累计扣分值 points lost", "罚款合计 fines total", "问题数 findings",
-                "不合格项 failed items", "得分率% score rate"):
+    for col in ("抽查通话 calls audited", "月累计扣分值 points lost", "罚款合计 fines total",
+                "问题数 findings", "不合格项 failed items", "得分率% score rate"):
         assert mixed_rows["318"][col] == clean_rows["318"][col], col
 
 
