@@ -1,8 +1,10 @@
 """`qa-audit audit`: a day's (or week's) recordings end to end, kept in the results store.
 
 Transcribe (cached), score, check against the dispatch data, store each call in its own
-transaction, and print a summary per agent. A call already audited from the same inputs and
-options is not done again, so a killed run resumes where it stopped.
+transaction (and write its --out line), and print a summary per agent. A call already
+audited from the same inputs and options is not done again, so a killed run resumes where
+it stopped; runs started together on one store share the calls (qa_audit.run). Recordings
+with no call in them are kept as unusable and named at the end (exit code 1).
 """
 
 from __future__ import annotations
