@@ -160,3 +160,19 @@ def test_transcribe_warnings_are_one_line_each_when_piped(tmp_path):
     assert proc.returncode == 0, proc.stderr
     warning = next(line for line in proc.stderr.splitlines() if line.startswith("warning: "))
     assert str(deep) in warning and warning.endswith("empty transcript")
+
+
+def test_a_store_cut_off_half_way_is_one_line(tmp_path, capsys):
+    day = tmp_path / "day"
+    real_transcripts(day, agents=("318", "326"))
+    db = tmp_path / "cut.sqlite"
+    assert main(["audit", str(day), "--db", str(db)]) == 0
+    size = db.stat().st_size
+    with db.open("r+b") as fh:
+        fh.truncate(size // 2)
+    _err(capsys)
+    for command in (["audit", str(day)], ["queue"],
+                    ["tally", "--month", "2026-11", "--out", str(tmp_path / "t.xlsx")]):
+        assert main([*command, "--db", str(db)]) == 1
+        err = _err(capsys).strip().splitlines()
+        assert err[-1].startswith("error: ") and str(db) in err[-1], err
