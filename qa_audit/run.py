@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from qa_audit.errors import QaAuditError
+from qa_audit.errors import AudioError, InputError, QaAuditError
 from qa_audit.pipeline import DispatchData, is_audio
 from qa_audit.records import CallAudit, Transcript
 from qa_audit.transcripts import read_transcript
@@ -100,7 +100,9 @@ def run_calls(work: Sequence[Work], audit_one: Callable[[Work], CallAudit],
                 if claims is not None:
                     claims.working_on(item)
                 result = audit_one(item)
-            except QaAuditError as err:
+            except (InputError, AudioError) as err:
+                # A bad file: named at the end, the batch goes on. Anything else (the model,
+                # the store, --out) is the run's problem, not the file's, and ends the run.
                 failures.append((item.path, str(err)))
             else:
                 audited += 1
@@ -152,7 +154,7 @@ class TranscriptSource:
         try:
             transcript = transcriber.transcribe(path)
         except RuntimeError as err:  # the model itself, on input it cannot take
-            raise QaAuditError(f"{path}: the speech model failed ({err}); check the file") \
+            raise AudioError(f"{path}: the speech model failed ({err}); check the file") \
                 from None
         quality = transcript.recording_quality
         if quality is not None and quality.verdict != "ok":

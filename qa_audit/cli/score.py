@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qa_audit.callmeta import DEFAULT_PATTERN, call_id_of, require_pattern
-from qa_audit.errors import OutputError, QaAuditError
+from qa_audit.errors import AudioError, InputError, OutputError
 from qa_audit.outputs import check_output_file
 from qa_audit.phrasebook import Phrasebook, load_phrasebook
 from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs, load_dispatch
@@ -137,7 +137,7 @@ def each_transcript(paths: Sequence[Path], handle: Callable[..., None], *,
     for path in paths:
         try:
             transcript, transcriber = source.get(path)
-        except QaAuditError as err:
+        except (InputError, AudioError) as err:
             failures.append((path, str(err)))
             continue
         if transcriber is None:

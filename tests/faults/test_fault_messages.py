@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from faultkit import bad_recordings, own_cache, real_transcripts, write_wav, white_noise  # noqa: F401
+from faultkit import (bad_recordings, own_cache, real_transcripts,  # noqa: F401
+                      white_noise, write_wav)
 
 from qa_audit.cli.main import main
 from qa_audit.phrasebook import default_dir
@@ -176,3 +177,27 @@ def test_a_store_cut_off_half_way_is_one_line(tmp_path, capsys):
         assert main([*command, "--db", str(db)]) == 1
         err = _err(capsys).strip().splitlines()
         assert err[-1].startswith("error: ") and str(db) in err[-1], err
+
+
+def test_a_model_that_cannot_load_ends_the_run_in_one_line_not_one_per_call(tmp_path, capsys,
+                                                                           monkeypatch):
+    import shutil
+
+    from faultkit import STEREO_SAMPLE
+
+    from qa_audit import asr_model
+    from qa_audit.errors import ModelError
+
+    def broken(name, cache_dir=None):
+        raise ModelError(f"cannot load model {name!r}: broken on purpose; try another --model")
+
+    monkeypatch.setattr(asr_model, "resolve_model", broken)
+    day = tmp_path / "day"
+    day.mkdir()
+    for seq in (1, 2):
+        shutil.copy(STEREO_SAMPLE, day / f"20261117_10051{seq}_305_repair_40{seq}.wav")
+    assert main(["audit", str(day), "--db", str(tmp_path / "m.sqlite")]) == 1
+    err = _err(capsys).strip().splitlines()
+    assert err == ["error: cannot load model 'embedded': broken on purpose; try another --model"]
+    with Store(tmp_path / "m.sqlite") as store:
+        assert store._query("SELECT count(*) FROM claims")[0][0] == 0  # given back
