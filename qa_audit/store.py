@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -145,6 +146,9 @@ CREATE TABLE console_settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 )"""),
+    # Runs sharing a store take each call in turn: who works on it, until when (unix time).
+    ("claims", "CREATE TABLE claims (call_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+               "expires_at REAL NOT NULL)"),
 ]
 
 
@@ -392,8 +396,8 @@ class Store:
             unknown = sorted(done - {name for name, _ in MIGRATIONS})
             if unknown:
                 raise StoreError(f"{self.path} was written by a newer qa-audit (it has schema "
-                                 f"step {unknown[0]!r}, which this one does not know); "
-                                 "upgrade qa-audit")
+                                 f"step(s) {', '.join(map(repr, unknown))}, which this one does "
+                                 "not know); upgrade qa-audit")
             for name, script in MIGRATIONS:
                 if name not in done:
                     _run_script(db, script)
@@ -738,6 +742,62 @@ class Store:
             recorded_at=datetime.fromisoformat(r["recorded_at"]), audited=bool(r["audited"]),
         ) for r in rows]
 
+    # -- claims: runs that share the store share the calls ------------------------------
+
+    def claim(self, call_id: str, owner: str, *, lease_s: float,
+              fingerprint: str | None = None,
+              gone: Callable[[str], bool] | None = None) -> Literal["mine", "done", "taken"]:
+        """Take a call for `owner` for `lease_s` seconds, in one transaction: `done` when it
+        is already audited (from the same inputs, with a fingerprint), `taken` while another
+        owner's lease runs (and `gone` does not say that owner has died), else `mine`."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT fingerprint FROM audits WHERE call_id = ?",
+                             (call_id,)).fetchone()
+            held = db.execute("SELECT owner, expires_at FROM claims WHERE call_id = ?",
+                              (call_id,)).fetchone()
+            live = held is not None and held[1] > now \
+                and not (gone is not None and gone(held[0]))
+            if row is not None and (fingerprint is None or row[0] == fingerprint):
+                if held is not None and not live:
+                    # Left by a run killed after storing the call, before letting it go.
+                    db.execute("DELETE FROM claims WHERE call_id = ?", (call_id,))
+                return "done"
+            if live and held[0] != owner:
+                return "taken"
+            db.execute("INSERT OR REPLACE INTO claims (call_id, owner, expires_at) "
+                       "VALUES (?, ?, ?)", (call_id, owner, now + lease_s))
+        return "mine"
+
+    def renew_claim(self, call_id: str, owner: str, *, lease_s: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE claims SET expires_at = ? WHERE call_id = ? AND owner = ?",
+                       (time.time() + lease_s, call_id, owner))
+
+    def release_claim(self, call_id: str, owner: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE call_id = ? AND owner = ?", (call_id, owner))
+
+    # -- unusable recordings (录音异常) ---------------------------------------------------
+
+    def unusable_calls(self, *, agent: str | None = None, month: str | None = None,
+                       date_from: date | str | None = None,
+                       date_to: date | str | None = None) -> list[CallAudit]:
+        """Calls whose recording holds no call to audit, in call-time order."""
+        where, params = _audit_filter(agent, month, date_from, date_to)
+        where += (" AND" if where else "WHERE") + " json_extract(a.audit, '$.status') = 'unusable'"
+        rows = self._query(f"SELECT audit FROM audits a {where} ORDER BY a.started_at, a.call_id",
+                           params)
+        return [CallAudit.model_validate_json(r["audit"]) for r in rows]
+
+    def unusable_counts(self, month: str) -> dict[str, int]:
+        """Unusable recordings per agent in a month (the tally's 录音异常 column)."""
+        rows = self._query(
+            "SELECT coalesce(agent_id, '?') AS agent, count(*) AS n FROM audits "
+            "WHERE day LIKE ? AND json_extract(audit, '$.status') = 'unusable' GROUP BY agent",
+            (parse_month(month) + "-%",))
+        return {r["agent"]: r["n"] for r in rows}
+
 
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
@@ -752,6 +812,11 @@ def _required_name(value: str | None, what: str) -> str:
 
 def _machine_status(audit: CallAudit, target: str) -> Status:
     """What the machine said about an item or finding; unknown ones are the user's typo."""
+    if audit.unusable:
+        reason = audit.recording_quality.reason if audit.recording_quality else "unusable"
+        raise InputError(f"call {audit.call_id}: the recording is unusable (录音异常: {reason}); "
+                         "nothing in it was held against the agent, so there is nothing to "
+                         "decide or appeal")
     item = audit.item(target)
     if item is not None:
         return item.status

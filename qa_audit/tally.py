@@ -144,6 +144,10 @@ def _repeat_extra(finding: Any) -> float:
 def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
     samples = store.samples(month=month)
     appeals = store.appeals(month=month)
+    # Unusable recordings (录音异常) are held against no one: they have no items and no
+    # findings, so they add nothing to the figures; they are not audited calls, and are
+    # counted in a column of their own.
+    unusable = store.unusable_counts(month)
     rows = []
     for agent, own in _by_agent(audits).items():
         findings = [f for a in own for f in a.findings]
@@ -152,7 +156,7 @@ def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
         sampled = [s for s in samples if s.agent_id == agent]
         mine = [p for p in appeals if p.agent_id == agent]
         rows.append([
-            agent, len(own),
+            agent, len(own) - unusable.get(agent, 0),
             sum(a.call_type == "repair" for a in own), sum(a.call_type == "followup" for a in own),
             _num(sum(_lost(a) for a in own)),
             _num(round(100 * sum(a.score for a in own) / max(sum(a.max_score for a in own), 1), 1)),
@@ -163,13 +167,14 @@ def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
             _num(fines - repeat), _num(repeat), _num(fines),
             len(mine), sum(p.state == "accepted" for p in mine),
             len(sampled), sum(s.audited for s in sampled),
+            unusable.get(agent, 0),
         ])
     return Sheet("agents", "坐席 agents", [
         "工号 agent", "抽查通话 calls audited", "报修 repair", "回访量 follow-ups",
         "月累计扣分值 points lost", "得分率% score rate", "不合格项 failed items",
         "待复核项 open reviews", "问题数 findings", "严重违纪 serious", "罚款 fines (yuan)",
         "累犯加罚 repeat extra", "罚款合计 fines total", "申诉 appeals", "申诉通过 accepted",
-        "抽查样本 sampled", "样本已审 sampled audited",
+        "抽查样本 sampled", "样本已审 sampled audited", "录音异常 unusable recordings",
     ], rows)
 
 
