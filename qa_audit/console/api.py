@@ -93,7 +93,9 @@ def queue(request: Request, actor: Annotated[Actor, Depends(allowed("queue"))],
           agent: str | None = None, item: str | None = None) -> dict:
     with _console(request).store() as store:
         return {"items": views.queue_items(store, day=date, date_from=date_from,
-                                           date_to=date_to, agent=agent, item=item)}
+                                           date_to=date_to, agent=agent, item=item),
+                "unusable": views.unusable_recordings(store, day=date, date_from=date_from,
+                                                      date_to=date_to, agent=agent)}
 
 
 @router.post("/calls/{call_id}/items/{item}/decision")

@@ -72,10 +72,14 @@ def queue_page(request: Request, actor: Annotated[Actor, Depends(allowed("queue"
                                   date_to=date_to or None, agent=agent or None,
                                   item=item or None)
         open_appeals = len(store.appeals(open_only=True))
+        unusable = views.unusable_recordings(store, day=date_ or None,
+                                             date_from=date_from or None,
+                                             date_to=date_to or None, agent=agent or None)
     for entry in items:
         entry["clock"] = clock(entry["evidence"][0]["start"]) if entry["evidence"] else ""
         entry["seek"] = entry["evidence"][0]["start"] if entry["evidence"] else 0
     return render(request, "queue.html.j2", items=items, open_appeals=open_appeals,
+                  unusable=unusable,
                   filters={"date": date_ or "", "from": date_from or "", "to": date_to or "",
                            "agent": agent or "", "item": item or ""},
                   call_type_zh=CALL_TYPE_ZH)

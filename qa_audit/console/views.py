@@ -191,6 +191,26 @@ def queue_items(store: Store, *, day: str | None = None, date_from: str | None =
     return out
 
 
+def unusable_recordings(store: Store, *, day: str | None = None, date_from: str | None = None,
+                        date_to: str | None = None,
+                        agent: str | None = None) -> list[dict[str, Any]]:
+    """Recordings with no call in them (录音异常), for the lead to look at and, where the
+    recording system lost a call, delete (seed 004: 领班可根据情况删除空录音); nothing in them
+    counts against the agent."""
+    if day:
+        date_from = date_to = day
+    out = []
+    for audit in store.unusable_calls(agent=agent, date_from=parse_day(date_from, "from"),
+                                      date_to=parse_day(date_to, "to")):
+        started = call_started_at(audit.call_id, audit.started_at)
+        quality = audit.recording_quality
+        out.append({"call_id": audit.call_id, "agent_id": audit.agent_id,
+                    "call_type": audit.call_type,
+                    "started_at": started.isoformat() if started else None,
+                    "reason": quality.reason if quality is not None else ""})
+    return out
+
+
 # -- appeals ----------------------------------------------------------------------------
 
 def audited_on(store: Store, call_id: str) -> date | None:

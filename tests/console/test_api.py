@@ -348,3 +348,25 @@ def test_the_queue_is_the_stores_review_queue(as_user, db):
         expected = [(i.call_id, i.item, i.reason) for i in store.review_queue()]
     assert api == expected and len(api) > 10
     assert (CALL_401, "name") not in {(c, i) for c, i, _ in api}
+
+
+def test_the_leads_queue_names_unusable_recordings_with_their_measured_reason(as_user, db):
+    """A recording with no call in it (录音异常) is shown to the lead, who may delete it; it
+    carries no item to decide."""
+    from qa_audit.records import CallAudit, RecordingQuality
+    from qa_audit.store import Store
+
+    quality = RecordingQuality(verdict="unusable", reason_code="silent", duration=60.0,
+                               speech_s=0.0, reason="静音 silent (peak -90 dBFS): 0 s of speech")
+    with Store(db) as store:
+        store.save_audit(CallAudit(
+            call_id="20261117_110000_305_repair_499", agent_id="305", call_type="repair",
+            form="repair", score=0, max_score=0, items=[], status="unusable",
+            recording_quality=quality))
+    lead = as_user("王班长")
+    queue = lead.get("/api/queue", params={"agent": "305"}).json()
+    assert [u["call_id"] for u in queue["unusable"]] == ["20261117_110000_305_repair_499"]
+    assert "silent" in queue["unusable"][0]["reason"]
+    assert all(i["call_id"] != "20261117_110000_305_repair_499" for i in queue["items"])
+    page = lead.get("/queue").text
+    assert "录音异常" in page and "20261117_110000_305_repair_499" in page
