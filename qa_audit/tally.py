@@ -29,6 +29,7 @@ from qa_audit.records import CallAudit, Finding, Station, Ticket
 from qa_audit.review_page import CALL_TYPE_ZH, Labels
 from qa_audit.sampling import call_started_at
 from qa_audit.store import Store, parse_month
+from qa_audit.store_rows import FindingRow
 
 # The daily report's repair categories (seed 004), as tickets.csv spells them.
 CATEGORIES = (("不热", "报修不热 not warm"), ("冰凉", "报修冰凉 ice cold"),
@@ -37,6 +38,28 @@ ENQUIRY = "咨询"
 DISPATCH_ERRORS = ("wrong_station",)
 TICKET_ERRORS = ("wrong_address", "wrong_phone", "wrong_name")
 APPEAL_STATE_ZH = {"open": "处理中", "accepted": "已通过", "rejected": "已驳回"}
+
+# The sheets' columns, shared by the SQL tally and the in-memory reference.
+AGENT_COLUMNS = [
+    "工号 agent", "抽查通话 calls audited", "报修 repair", "回访量 follow-ups",
+    "月累计扣分值 points lost", "得分率% score rate", "不合格项 failed items",
+    "待复核项 open reviews", "问题数 findings", "严重违纪 serious", "罚款 fines (yuan)",
+    "累犯加罚 repeat extra", "罚款合计 fines total", "申诉 appeals", "申诉通过 accepted",
+    "抽查样本 sampled", "样本已审 sampled audited",
+]
+FINES_COLUMNS = [
+    "工号 agent", "时间 time", "录音编号 call", "问题 finding", "代码 code",
+    "严重违纪 serious", "罚款 fine", "累犯加罚 repeat extra", "合计 total"
+]
+FOLLOWUP_COLUMNS = [
+    "工号 agent", "回访量 follow-up calls", "已解决 resolved", "未解决 not resolved",
+    "满意 satisfied", "一般 neutral", "不满意 dissatisfied", "维修工收费 charged",
+    "打分数 rated", "平均打分 avg rating"
+]
+APPEAL_COLUMNS = [
+    "编号 id", "工号 agent", "录音编号 call", "项目 item", "状态 state", "提出日期 filed",
+    "处理人 resolved by"
+]
 
 
 @dataclass
@@ -96,7 +119,212 @@ def build_tally(
     now: datetime | None = None,
 ) -> Tally:
     """All sheets of one month. `tickets` default to the store's; `stations` order the
-    daily report (every station gets a row each day) — without them, the tickets' stations."""
+    daily report (every station gets a row each day) — without them, the tickets' stations.
+
+    Aggregated in SQLite over the verdict rows (qa_audit.store_rows), final verdicts
+    applied there: no audit's JSON is read, so time and memory follow the month's agents,
+    findings and tickets, not the size of the store. The same sheets and numbers as
+    `build_tally_from_audits`."""
+    month = parse_month(month)
+    if not store.count_audits(month=month):
+        known = ", ".join(store.months()) or "none"
+        raise InputError(f"no audits for {month} in {store.path}; months with audits: {known}")
+    first, last = _month_bounds(month)
+    free = phrasebook.fine_rules.repeat_free_count if phrasebook else 3
+    extra = phrasebook.fine_rules.repeat_extra_yuan if phrasebook else 50
+    findings = _repeat_rule_rows(store.final_findings(month=month), extra_yuan=extra,
+                                 free_count=free)
+    names: list[str] | None = None
+    has_enquiries: bool | None = None
+    if tickets is not None:
+        all_tickets = list(tickets)
+        daily_tickets = all_tickets
+        by_id = {t.ticket_id: t for t in all_tickets}
+        by_call = {t.call_id: t for t in all_tickets if t.call_id}
+    else:
+        daily_tickets = store.tickets_counting_in(first, last)
+        named = store.tickets_named({f.row.call_id for f in findings},
+                                    {f.row.ticket_id for f in findings if f.row.ticket_id},
+                                    last)
+        by_id = {t.ticket_id: t for t in named}
+        by_call = {t.call_id: t for t in named if t.call_id}
+        names = list(dict.fromkeys([s.station for s in stations or []]))
+        names += sorted(store.ticket_stations(last) - set(names))
+        has_enquiries = any((c or "").strip() == ENQUIRY
+                            for c in store.ticket_categories(last, ENQUIRY))
+    month_tickets = [t for t in daily_tickets
+                     if t.created_at and first <= t.created_at.date() <= last]
+    labels = Labels.from_phrasebook(phrasebook)
+    month_end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+    cutoff = min(now or datetime.now(), month_end)
+    errors: Counter[tuple[str, str]] = Counter()
+    for finding in findings:
+        ticket = by_call.get(finding.row.call_id) or by_id.get(finding.row.ticket_id or "")
+        station = (ticket.station if ticket else None) or finding.row.station or "?"
+        errors[(station, finding.row.code)] += 1
+    return Tally(month, [
+        _agents_sheet_sql(store, month, findings),
+        _points_sheet_sql(store, month, labels),
+        _findings_sheet_sql(findings, labels),
+        _fines_sheet_sql(findings, labels),
+        _followups_sheet_sql(store, month),
+        _stations_figures(errors, month_tickets, stations, cutoff),
+        _daily_sheet(daily_tickets, stations, first, last, names=names,
+                     has_enquiries=has_enquiries),
+        _samples_sheet(store, month),
+        _appeals_sheet_sql(store, month, labels),
+    ])
+
+
+@dataclass(frozen=True)
+class _Fined:
+    """A standing finding with the repeat rule's extra (0 when none)."""
+
+    row: FindingRow
+    repeat_extra: float
+
+    @property
+    def fine_yuan(self) -> float:
+        return self.row.fine_yuan + self.repeat_extra
+
+    @property
+    def serious(self) -> bool:
+        return self.row.serious or self.row.code in SERIOUS_CODES
+
+
+def _repeat_rule_rows(rows: list[FindingRow], *, extra_yuan: float,
+                      free_count: int) -> list[_Fined]:
+    """`apply_repeat_rule` on rows in call-time order: an agent's serious violations after
+    the `free_count`-th in a calendar month cost `extra_yuan` more."""
+    counts: Counter[tuple[str, str]] = Counter()
+    out = []
+    for row in rows:
+        extra = 0.0
+        if row.audit_agent and row.started_at and (row.serious or row.code in SERIOUS_CODES):
+            key = (row.audit_agent, row.started_at[:7])
+            counts[key] += 1
+            if counts[key] > free_count:
+                extra = extra_yuan
+        out.append(_Fined(row, extra))
+    return out
+
+
+def _by_agent_rows(findings: Iterable[_Fined]) -> dict[str, list[_Fined]]:
+    groups: dict[str, list[_Fined]] = defaultdict(list)
+    for finding in findings:
+        groups[finding.row.agent].append(finding)
+    return groups
+
+
+def _agents_sheet_sql(store: Store, month: str, all_findings: list[_Fined]) -> Sheet:
+    samples = store.samples(month=month)
+    appeals = store.appeals(month=month)
+    by_agent = _by_agent_rows(all_findings)
+    rows = []
+    for totals in store.agent_totals(month=month):
+        agent = totals.agent
+        findings = by_agent.get(agent, [])
+        repeat = sum(f.repeat_extra for f in findings)
+        fines = sum(f.fine_yuan for f in findings)
+        sampled = [s for s in samples if s.agent_id == agent]
+        mine = [p for p in appeals if p.agent_id == agent]
+        rows.append([
+            agent, totals.calls, totals.repair, totals.followup,
+            _num(totals.points_lost),
+            _num(round(100 * totals.score / max(totals.max_score, 1), 1)),
+            totals.failed_items, totals.open_reviews,
+            len(findings), sum(f.serious for f in findings),
+            _num(fines - repeat), _num(repeat), _num(fines),
+            len(mine), sum(p.state == "accepted" for p in mine),
+            len(sampled), sum(s.audited for s in sampled),
+        ])
+    return Sheet("agents", "坐席 agents", list(AGENT_COLUMNS), rows)
+
+
+def _points_sheet_sql(store: Store, month: str, labels: Labels) -> Sheet:
+    columns: dict[tuple[str, str], str] = {}
+    for call_type, item_id, label in store.item_columns(month=month):
+        kind = CALL_TYPE_ZH.get(call_type, call_type)
+        name = labels.item(call_type, item_id, label)
+        columns[(call_type, item_id)] = f"{name}（{kind}） {item_id}"
+    lost = store.points_lost(month=month)
+    rows = []
+    for totals in store.agent_totals(month=month):
+        own = [lost.get((totals.agent, *key), 0.0) for key in columns]
+        rows.append([totals.agent, _num(sum(own)), *(_num(v) for v in own)])
+    return Sheet("points", "扣分明细 points lost", ["工号 agent", "合计 total", *columns.values()],
+                 rows)
+
+
+def _findings_sheet_sql(all_findings: list[_Fined], labels: Labels) -> Sheet:
+    rows = []
+    for agent, own in sorted(_by_agent_rows(all_findings).items()):
+        count: Counter[str] = Counter()
+        yuan: defaultdict[str, float] = defaultdict(float)
+        for finding in own:
+            count[finding.row.code] += 1
+            yuan[finding.row.code] += finding.fine_yuan
+        for code in sorted(count):
+            rows.append([agent, code, labels.finding(code), count[code], _num(yuan[code])])
+    return Sheet("findings", "问题 findings",
+                 ["工号 agent", "代码 code", "问题 finding", "次数 count", "罚款 yuan"], rows)
+
+
+def _fines_sheet_sql(all_findings: list[_Fined], labels: Labels) -> Sheet:
+    rows = []
+    for agent, own in sorted(_by_agent_rows(all_findings).items()):
+        for finding in own:  # in call-time order already
+            if not finding.fine_yuan:
+                continue
+            started = finding.row.started_at
+            rows.append([
+                agent, datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M")
+                if started else "",
+                finding.row.call_id, labels.finding(finding.row.code), finding.row.code,
+                "是" if finding.serious else "",
+                _num(finding.fine_yuan - finding.repeat_extra), _num(finding.repeat_extra),
+                _num(finding.fine_yuan),
+            ])
+    return Sheet("fines", "罚款明细 fines", list(FINES_COLUMNS), rows)
+
+
+def _followups_sheet_sql(store: Store, month: str) -> Sheet:
+    rows = [[
+        t.agent, t.calls, t.resolved_yes, t.resolved_no, t.satisfied, t.neutral,
+        t.dissatisfied, t.charged, t.rated,
+        _num(round(t.rating_sum / t.rated, 2)) if t.rated else None,
+    ] for t in store.answer_totals(month=month)]
+    return Sheet("followups", "回访 follow-ups", list(FOLLOWUP_COLUMNS), rows)
+
+
+def _appeals_sheet_sql(store: Store, month: str, labels: Labels) -> Sheet:
+    appeals = store.appeals(month=month)
+    calls = store.call_types([p.call_id for p in appeals])
+    rows = []
+    for p in appeals:
+        call_type, items = calls.get(p.call_id, ("", set()))
+        rows.append([p.id, p.agent_id, p.call_id,
+                     labels.item(call_type, p.item) if p.item in items
+                     else labels.finding(p.item),
+                     APPEAL_STATE_ZH[p.state], p.filed_at.strftime("%Y-%m-%d"),
+                     p.resolved_by or ""])
+    return Sheet("appeals", "申诉 appeals", list(APPEAL_COLUMNS), rows)
+
+
+# --- the reference: every audit of the month in memory ------------------------------------
+
+def build_tally_from_audits(
+    store: Store,
+    month: str,
+    *,
+    tickets: Sequence[Ticket] | None = None,
+    stations: Sequence[Station] | None = None,
+    phrasebook: Phrasebook | None = None,
+    now: datetime | None = None,
+) -> Tally:
+    """The tally computed from every audit of the month held in memory: the way it was
+    done before the verdict rows, kept as the reference `build_tally` is tested and
+    benchmarked against (scripts/bench_store.py). Slow and memory-hungry on a big store."""
     month = parse_month(month)
     audits = store.audits(month=month)
     if not audits:
@@ -164,13 +392,7 @@ def _agents_sheet(store: Store, month: str, audits: list[CallAudit]) -> Sheet:
             len(mine), sum(p.state == "accepted" for p in mine),
             len(sampled), sum(s.audited for s in sampled),
         ])
-    return Sheet("agents", "坐席 agents", [
-        "工号 agent", "抽查通话 calls audited", "报修 repair", "回访量 follow-ups",
-        "月累计扣分值 points lost", "得分率% score rate", "不合格项 failed items",
-        "待复核项 open reviews", "问题数 findings", "严重违纪 serious", "罚款 fines (yuan)",
-        "累犯加罚 repeat extra", "罚款合计 fines total", "申诉 appeals", "申诉通过 accepted",
-        "抽查样本 sampled", "样本已审 sampled audited",
-    ], rows)
+    return Sheet("agents", "坐席 agents", list(AGENT_COLUMNS), rows)
 
 
 def _points_sheet(audits: list[CallAudit], labels: Labels) -> Sheet:
@@ -224,9 +446,7 @@ def _fines_sheet(audits: list[CallAudit], labels: Labels) -> Sheet:
                     "是" if _serious(finding) else "",
                     _num(finding.fine_yuan - repeat), _num(repeat), _num(finding.fine_yuan),
                 ])
-    return Sheet("fines", "罚款明细 fines", [
-        "工号 agent", "时间 time", "录音编号 call", "问题 finding", "代码 code",
-        "严重违纪 serious", "罚款 fine", "累犯加罚 repeat extra", "合计 total"], rows)
+    return Sheet("fines", "罚款明细 fines", list(FINES_COLUMNS), rows)
 
 
 def _followups_sheet(audits: list[CallAudit]) -> Sheet:
@@ -246,10 +466,7 @@ def _followups_sheet(audits: list[CallAudit]) -> Sheet:
             sum(x.get("charged") == "yes" for x in answers),
             len(ratings), _num(round(sum(ratings) / len(ratings), 2)) if ratings else None,
         ])
-    return Sheet("followups", "回访 follow-ups", [
-        "工号 agent", "回访量 follow-up calls", "已解决 resolved", "未解决 not resolved",
-        "满意 satisfied", "一般 neutral", "不满意 dissatisfied", "维修工收费 charged",
-        "打分数 rated", "平均打分 avg rating"], rows)
+    return Sheet("followups", "回访 follow-ups", list(FOLLOWUP_COLUMNS), rows)
 
 
 def _is_rating(value: Any) -> bool:
@@ -280,6 +497,11 @@ def _stations_sheet(audits: list[CallAudit], month_tickets: list[Ticket],
         station = (ticket.station if ticket else None) or audit.station or "?"
         for finding in audit.findings:
             errors[(station, finding.code)] += 1
+    return _stations_figures(errors, month_tickets, stations, cutoff)
+
+
+def _stations_figures(errors: Counter[tuple[str, str]], month_tickets: list[Ticket],
+                      stations: Sequence[Station] | None, cutoff: datetime) -> Sheet:
     rows = []
     for station in _station_order(stations, month_tickets):
         own = [t for t in month_tickets if t.station == station]
@@ -299,16 +521,21 @@ def _stations_sheet(audits: list[CallAudit], month_tickets: list[Ticket],
 
 
 def _daily_sheet(tickets: list[Ticket], stations: Sequence[Station] | None,
-                 first: date, last: date) -> Sheet:
-    """日报表: per day and station; cumulative figures count from the month's first day."""
+                 first: date, last: date, *, names: list[str] | None = None,
+                 has_enquiries: bool | None = None) -> Sheet:
+    """日报表: per day and station; cumulative figures count from the month's first day.
+    `names` and `has_enquiries` come from all tickets up to the month's end when `tickets`
+    holds only those that count in the month (the SQL tally's)."""
     def day_of(moment: datetime | None) -> date | None:
         return moment.date() if moment else None
 
-    has_enquiries = any((t.category or "").strip() == ENQUIRY for t in tickets)
+    if has_enquiries is None:
+        has_enquiries = any((t.category or "").strip() == ENQUIRY for t in tickets)
     active = sorted({d for t in tickets for d in (day_of(t.created_at), day_of(t.repaired_at),
                                                   day_of(t.followed_up_at))
                      if d and first <= d <= last})
-    names = _station_order(stations, tickets)
+    if names is None:
+        names = _station_order(stations, tickets)
     rows = []
     for day in active:
         totals: list[Any] | None = None
@@ -359,9 +586,7 @@ def _appeals_sheet(store: Store, month: str, labels: Labels, audits: list[CallAu
              else labels.finding(p.item),
              APPEAL_STATE_ZH[p.state], p.filed_at.strftime("%Y-%m-%d"), p.resolved_by or ""]
             for p in store.appeals(month=month)]
-    return Sheet("appeals", "申诉 appeals", [
-        "编号 id", "工号 agent", "录音编号 call", "项目 item", "状态 state", "提出日期 filed",
-        "处理人 resolved by"], rows)
+    return Sheet("appeals", "申诉 appeals", list(APPEAL_COLUMNS), rows)
 
 
 # --- writing ----------------------------------------------------------------------------
