@@ -16,7 +16,7 @@ pass — as `qa_audit.store.apply_decisions` does for one audit.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -112,6 +112,20 @@ VERDICT_ROWS_STEP = ("verdict_rows", _TABLES + ";" + _FILL.format(where=""))
 
 _FILL_ONE = [s.strip() for s in _FILL.format(where="WHERE a.call_id = ?").split(";")]
 _CLEAR_ONE = [s.strip() for s in _CLEAR.split(";")]
+# The same for a batch of calls, named by a JSON array of call ids.
+_IN_BATCH = "IN (SELECT value FROM json_each(?))"
+_FILL_MANY = [s.strip() for s in _FILL.format(where=f"WHERE a.call_id {_IN_BATCH}").split(";")]
+_CLEAR_MANY = [s.strip().replace("= ?", _IN_BATCH) for s in _CLEAR.split(";")]
+
+_UPSERT = """
+INSERT INTO audits (call_id, agent_id, call_type, started_at, day, fingerprint, audit,
+                    transcript, meta, audited_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)
+ON CONFLICT (call_id) DO UPDATE SET
+    agent_id = coalesce(excluded.agent_id, audits.agent_id), call_type = excluded.call_type,
+    started_at = coalesce(excluded.started_at, audits.started_at),
+    day = coalesce(excluded.day, audits.day), fingerprint = excluded.fingerprint,
+    audit = excluded.audit, revision = audits.revision + 1, audited_at = excluded.audited_at"""
 
 # The latest decision on each (call, target): SQLite takes the bare columns from the row
 # where max(id) is found.
@@ -152,6 +166,18 @@ def save_rows(db: sqlite3.Connection, call_id: str) -> None:
         db.execute(statement, (call_id,))
     for statement in _FILL_ONE:
         db.execute(statement, (call_id,))
+
+
+def audit_row(audit: CallAudit, now: str) -> tuple[Any, ...]:
+    """The audits row of an imported result (no transcript or call record with it: a
+    stored call keeps the ones it has)."""
+    from qa_audit.sampling import call_started_at
+
+    started = call_started_at(audit.call_id, audit.started_at)
+    return (audit.call_id, audit.agent_id, audit.call_type,
+            started.isoformat() if started else None,
+            started.date().isoformat() if started else None,
+            audit.provenance.get("fingerprint"), audit.model_dump_json(), now)
 
 
 def month_range(month: str) -> tuple[str, str]:
@@ -218,6 +244,36 @@ class VerdictRows:
 
         first, last = month_range(parse_month(month))
         return "WITH month AS (SELECT * FROM call_facts WHERE day BETWEEN ? AND ?) ", [first, last]
+
+    def save_audits(self, audits: Iterable[CallAudit], *, batch_size: int = 500) -> int:
+        """Store (or replace) many results, `batch_size` calls per transaction: a crash
+        loses at most the batch in flight, never half a call. People's decisions and
+        appeals stay and apply to the new results. Returns how many were stored."""
+        import json
+
+        from qa_audit.store import _now
+
+        done = 0
+        batch: list[tuple[Any, ...]] = []
+
+        def flush() -> None:
+            ids = json.dumps([row[0] for row in batch])
+            with self._transaction() as db:  # type: ignore[attr-defined]
+                db.executemany(_UPSERT, batch)
+                for statement in (*_CLEAR_MANY, *_FILL_MANY):
+                    db.execute(statement, (ids,))
+            batch.clear()
+
+        now = _now()
+        for audit in audits:
+            batch.append(audit_row(audit, now))
+            if len(batch) >= batch_size:
+                done += len(batch)
+                flush()
+        if batch:
+            done += len(batch)
+            flush()
+        return done
 
     def count_audits(self, *, month: str) -> int:
         cte, params = self._month_cte(month)
