@@ -536,11 +536,14 @@ def _daily_sheet(tickets: list[Ticket], stations: Sequence[Station] | None,
                      if d and first <= d <= last})
     if names is None:
         names = _station_order(stations, tickets)
+    by_station: dict[str, list[Ticket]] = defaultdict(list)
+    for t in tickets:
+        by_station[t.station or ""].append(t)
     rows = []
     for day in active:
         totals: list[Any] | None = None
         for station in names:
-            own = [t for t in tickets if t.station == station]
+            own = by_station.get(station, [])
             new = [t for t in own if day_of(t.created_at) == day]
             repairs = [t for t in new if (t.category or "").strip() != ENQUIRY]
             to_date = [t for t in own if t.created_at and first <= t.created_at.date() <= day
