@@ -11,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,6 +32,13 @@ from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
 
 if TYPE_CHECKING:
     from qa_audit.transcribe import Transcriber
+
+
+class Engine(str, Enum):
+    """Where the calls are transcribed and scored."""
+
+    local = "local"
+    ray = "ray"
 
 
 def _file_digest(path: Path) -> str:
@@ -145,8 +153,27 @@ def audit(
     name_pattern: PatternOpt = DEFAULT_PATTERN,
     model: ModelOpt = "embedded",
     agent_channel: AgentChannelOpt = "left",
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where calls are transcribed and scored: here, or on a Ray cluster "
+        "(pip install 'qa-audit[ray]').")] = Engine.local,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="--engine ray: the cluster (host:6379, ray://host:10001 or "
+        "auto); default a local Ray runtime, or $RAY_ADDRESS.")] = None,
+    ray_workers: Annotated[int | None, typer.Option(
+        "--ray-workers", min=1, help="--engine ray: model workers (default: one per "
+        "--ray-cpus-per-worker CPUs of the cluster).")] = None,
+    ray_cpus_per_worker: Annotated[int, typer.Option(
+        "--ray-cpus-per-worker", min=1, help="--engine ray: CPUs (model threads) per worker.")]
+    = 1,
+    ray_send_audio: Annotated[bool, typer.Option(
+        "--ray-send-audio", help="--engine ray: send the recordings' bytes to the workers "
+        "(when they cannot see these paths on shared storage).")] = False,
 ) -> None:
     """Audit recordings end to end: transcribe, score, check tickets, store, summarize."""
+    if engine == Engine.ray:
+        from qa_audit.engines.ray_engine import require_ray
+
+        require_ray()  # before any work: one line saying what to install
     per_agent = parse_sample(sample)
     if period not in PERIODS:
         raise InputError(f"--period {period!r}: use one of {', '.join(PERIODS)}")
@@ -177,18 +204,29 @@ def audit(
             say(f"{len(paths) - len(todo)} call(s) already audited with these inputs; kept")
         by_id = {metas[p].call_id: p for p in todo}
 
-        def handle(transcript: Transcript, transcriber: Transcriber | None = None) -> None:
+        def audited(transcript: Transcript, result: CallAudit) -> None:
             path = by_id.get(transcript.call_id)
-            result = audit_transcript(transcript, data, phrasebook, pattern=name_pattern,
-                                      transcriber=transcriber)
             if path is not None:
                 result.provenance["fingerprint"] = prints[path]
                 result.audio = result.audio or str(path.resolve())
             store.save_audit(result, transcript=transcript,
                              meta=metas.get(path) if path else None)
 
-        each_transcript(todo, handle, phrasebook=phrasebook, data=data, model=model,
-                        agent_channel=agent_channel, failures=failures)
+        def handle(transcript: Transcript, transcriber: Transcriber | None = None) -> None:
+            audited(transcript, audit_transcript(transcript, data, phrasebook,
+                                                 pattern=name_pattern, transcriber=transcriber))
+
+        if engine == Engine.ray:
+            from qa_audit.engines import ray_engine
+
+            ray_engine.run(todo, audited, phrasebook=phrasebook, data=data, pattern=name_pattern,
+                           model=model, agent_channel=agent_channel, failures=failures,
+                           options=ray_engine.RayOptions(
+                               address=ray_address, workers=ray_workers,
+                               cpus_per_worker=ray_cpus_per_worker, send_audio=ray_send_audio))
+        else:
+            each_transcript(todo, handle, phrasebook=phrasebook, data=data, model=model,
+                            agent_channel=agent_channel, failures=failures)
         with jsonl_writer(out) as fh:
             results = [a for p in paths
                        if (a := store.get_audit(metas[p].call_id, final=False)) is not None]
