@@ -201,6 +201,17 @@ class AgentTotals:
 
 
 @dataclass(frozen=True)
+class MonthVerdicts:
+    """A month's final item verdicts: per agent, and points lost per agent and item.
+    `columns`: (call type, item id, label) of every item met, in the order first met
+    (calls in call-time order, items in form order)."""
+
+    agents: list[AgentTotals]
+    columns: list[tuple[str, str, str]]
+    lost: dict[tuple[str, str, str], float]  # (agent, call type, item id) -> points
+
+
+@dataclass(frozen=True)
 class FindingRow:
     """A finding that still stands after people's decisions (fine without repeat extra)."""
 
@@ -279,50 +290,48 @@ class VerdictRows:
         cte, params = self._month_cte(month)
         return self._query(cte + "SELECT count(*) FROM month", params)[0][0]
 
-    def agent_totals(self, *, month: str) -> list[AgentTotals]:
-        """Per agent (the audit's id, '?' without one), agents in order."""
+    def month_verdicts(self, *, month: str) -> MonthVerdicts:
+        """The month's final item verdicts summed per agent and per agent and item, in one
+        pass over the item rows."""
         cte, params = self._month_cte(month)
         calls = self._query(cte + """
             SELECT coalesce(nullif(audit_agent, ''), '?') AS agent, count(*) AS calls,
                    total(call_type = 'repair') AS repair, total(call_type = 'followup') AS fu,
                    total(score) AS score, total(max_score) AS max_score
             FROM month GROUP BY agent""", params)
-        items = {r["agent"]: r for r in self._query(cte + f"""
-            SELECT agent, total(CASE WHEN status IN ('fail', 'review')
-                                     THEN max_points - points END) AS lost,
+        # One min() in the query: SQLite takes the bare `label` from the row it comes from.
+        rows = self._query(cte + f"""
+            SELECT agent, call_type, item, label,
+                   min(printf('%s%s%s%s%08d', coalesce(started_at, ''), char(1), call_id,
+                              char(1), seq)) AS first,
+                   total(CASE WHEN status IN ('fail', 'review')
+                              THEN max_points - points END) AS lost,
                    total(points - machine_points) AS decided,
                    total(status = 'fail') AS failed, total(status = 'review') AS reviews
-            FROM ({_FINAL_ITEMS}) GROUP BY agent""", params)}
-        out = []
+            FROM ({_FINAL_ITEMS}) GROUP BY agent, call_type, item""", params)
+        per_agent: dict[str, list[float]] = {}
+        first: dict[tuple[str, str], tuple[str, str]] = {}
+        lost: dict[tuple[str, str, str], float] = {}
+        for r in rows:
+            sums = per_agent.setdefault(r["agent"], [0.0, 0.0, 0.0, 0.0])
+            for k, name in enumerate(("lost", "decided", "failed", "reviews")):
+                sums[k] += r[name]
+            if r["lost"]:
+                lost[(r["agent"], r["call_type"], r["item"])] = r["lost"]
+            key = (r["call_type"], r["item"])
+            if key not in first or r["first"] < first[key][0]:
+                first[key] = (r["first"], r["label"] or "")
+        agents = []
         for row in sorted(calls, key=lambda r: r["agent"]):
-            own = items.get(row["agent"])
-            out.append(AgentTotals(
+            lost_, decided, failed, reviews = per_agent.get(row["agent"], [0.0] * 4)
+            agents.append(AgentTotals(
                 agent=row["agent"], calls=row["calls"], repair=int(row["repair"]),
-                followup=int(row["fu"]), points_lost=own["lost"] if own else 0.0,
-                score=row["score"] + (own["decided"] if own else 0.0),
-                max_score=row["max_score"], failed_items=int(own["failed"]) if own else 0,
-                open_reviews=int(own["reviews"]) if own else 0))
-        return out
-
-    def item_columns(self, *, month: str) -> list[tuple[str, str, str]]:
-        """(call type, item id, label) of every item met in the month, in the order first
-        met (calls in call-time order, items in form order)."""
-        cte, params = self._month_cte(month)
-        rows = self._query(cte + f"""
-            SELECT call_type, item, label,
-                   min(printf('%s%s%s%s%08d', coalesce(started_at, ''), char(1), call_id,
-                              char(1), seq)) AS first
-            FROM ({_FINAL_ITEMS}) GROUP BY call_type, item ORDER BY first""", params)
-        return [(r["call_type"], r["item"], r["label"] or "") for r in rows]
-
-    def points_lost(self, *, month: str) -> dict[tuple[str, str, str], float]:
-        """(agent, call type, item id) -> points lost on failed and undecided items."""
-        cte, params = self._month_cte(month)
-        rows = self._query(cte + f"""
-            SELECT agent, call_type, item, total(max_points - points) AS lost
-            FROM ({_FINAL_ITEMS}) WHERE status IN ('fail', 'review')
-            GROUP BY agent, call_type, item""", params)
-        return {(r["agent"], r["call_type"], r["item"]): r["lost"] for r in rows}
+                followup=int(row["fu"]), points_lost=lost_, score=row["score"] + decided,
+                max_score=row["max_score"], failed_items=int(failed),
+                open_reviews=int(reviews)))
+        columns = [(ct, item, label) for (ct, item), (_, label)
+                   in sorted(first.items(), key=lambda kv: kv[1][0])]
+        return MonthVerdicts(agents=agents, columns=columns, lost=lost)
 
     def final_findings(self, *, month: str) -> list[FindingRow]:
         """The month's standing findings in call-time order."""

@@ -29,7 +29,7 @@ from qa_audit.records import CallAudit, Finding, Station, Ticket
 from qa_audit.review_page import CALL_TYPE_ZH, Labels
 from qa_audit.sampling import call_started_at
 from qa_audit.store import Store, parse_month
-from qa_audit.store_rows import FindingRow
+from qa_audit.store_rows import FindingRow, MonthVerdicts
 
 # The daily report's repair categories (seed 004), as tickets.csv spells them.
 CATEGORIES = (("不热", "报修不热 not warm"), ("冰凉", "报修冰凉 ice cold"),
@@ -162,9 +162,10 @@ def build_tally(
         ticket = by_call.get(finding.row.call_id) or by_id.get(finding.row.ticket_id or "")
         station = (ticket.station if ticket else None) or finding.row.station or "?"
         errors[(station, finding.row.code)] += 1
+    verdicts = store.month_verdicts(month=month)
     return Tally(month, [
-        _agents_sheet_sql(store, month, findings),
-        _points_sheet_sql(store, month, labels),
+        _agents_sheet_sql(store, month, verdicts, findings),
+        _points_sheet_sql(verdicts, labels),
         _findings_sheet_sql(findings, labels),
         _fines_sheet_sql(findings, labels),
         _followups_sheet_sql(store, month),
@@ -216,12 +217,13 @@ def _by_agent_rows(findings: Iterable[_Fined]) -> dict[str, list[_Fined]]:
     return groups
 
 
-def _agents_sheet_sql(store: Store, month: str, all_findings: list[_Fined]) -> Sheet:
+def _agents_sheet_sql(store: Store, month: str, verdicts: MonthVerdicts,
+                      all_findings: list[_Fined]) -> Sheet:
     samples = store.samples(month=month)
     appeals = store.appeals(month=month)
     by_agent = _by_agent_rows(all_findings)
     rows = []
-    for totals in store.agent_totals(month=month):
+    for totals in verdicts.agents:
         agent = totals.agent
         findings = by_agent.get(agent, [])
         repeat = sum(f.repeat_extra for f in findings)
@@ -241,16 +243,15 @@ def _agents_sheet_sql(store: Store, month: str, all_findings: list[_Fined]) -> S
     return Sheet("agents", "坐席 agents", list(AGENT_COLUMNS), rows)
 
 
-def _points_sheet_sql(store: Store, month: str, labels: Labels) -> Sheet:
+def _points_sheet_sql(verdicts: MonthVerdicts, labels: Labels) -> Sheet:
     columns: dict[tuple[str, str], str] = {}
-    for call_type, item_id, label in store.item_columns(month=month):
+    for call_type, item_id, label in verdicts.columns:
         kind = CALL_TYPE_ZH.get(call_type, call_type)
         name = labels.item(call_type, item_id, label)
         columns[(call_type, item_id)] = f"{name}（{kind}） {item_id}"
-    lost = store.points_lost(month=month)
     rows = []
-    for totals in store.agent_totals(month=month):
-        own = [lost.get((totals.agent, *key), 0.0) for key in columns]
+    for totals in verdicts.agents:
+        own = [verdicts.lost.get((totals.agent, *key), 0.0) for key in columns]
         rows.append([totals.agent, _num(sum(own)), *(_num(v) for v in own)])
     return Sheet("points", "扣分明细 points lost", ["工号 agent", "合计 total", *columns.values()],
                  rows)
