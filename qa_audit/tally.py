@@ -10,6 +10,7 @@ is written: the tally goes to HR and the office.
 from __future__ import annotations
 
 import csv
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -349,7 +350,7 @@ def build_tally_from_audits(
         _fines_sheet(audits, labels),
         _followups_sheet(audits),
         _stations_sheet(audits, month_tickets, all_tickets, stations, cutoff),
-        _daily_sheet(all_tickets, stations, first, last),
+        _daily_sheet_by_scan(all_tickets, stations, first, last),
         _samples_sheet(store, month),
         _appeals_sheet(store, month, labels, audits),
     ])
@@ -521,12 +522,104 @@ def _stations_figures(errors: Counter[tuple[str, str]], month_tickets: list[Tick
         f"超时维修 overdue (>{DispatchRules.max_repair_hours:g}h)", "已回访 followed up"], rows)
 
 
+DAILY_COLUMNS = [
+    "日期 date", "维修站 station", "报修量（今日报修） repairs", "咨询量 enquiries",
+    *(title for _, title in CATEGORIES), "已维修（今日维修） repaired",
+    "已回访 followed up", "累计报修 month repairs", "累计维修 month repaired",
+    "未完成 not finished"]
+
+
+@dataclass
+class _StationDays:
+    """One station's tickets as counts by day and sorted days, so that a day's figures are
+    lookups and bisections rather than a pass over every ticket."""
+
+    new: Counter[tuple[date, str]]  # (day made, category or ENQUIRY) -> tickets
+    repaired: Counter[date]
+    followed: Counter[date]
+    made: list[date]  # repairs (not enquiries): days made, sorted
+    done: list[date]  # repairs repaired: the later of the days made and repaired, sorted
+    month_made: list[date]  # the same two for repairs made in the month
+    month_done: list[date]
+
+    @classmethod
+    def of(cls, tickets: Iterable[Ticket], first: date) -> _StationDays:
+        days = cls(Counter(), Counter(), Counter(), [], [], [], [])
+        for t in tickets:
+            made = t.created_at.date() if t.created_at else None
+            repaired = t.repaired_at.date() if t.repaired_at else None
+            category = (t.category or "").strip()
+            if repaired:
+                days.repaired[repaired] += 1
+            if t.followed_up_at:
+                days.followed[t.followed_up_at.date()] += 1
+            if made is None:
+                continue
+            days.new[(made, category)] += 1
+            if category == ENQUIRY:
+                continue
+            days.made.append(made)
+            if repaired:
+                days.done.append(max(made, repaired))
+            if made >= first:
+                days.month_made.append(made)
+                if repaired:
+                    days.month_done.append(max(made, repaired))
+        for sorted_days in (days.made, days.done, days.month_made, days.month_done):
+            sorted_days.sort()
+        return days
+
+    def row(self, day: date, has_enquiries: bool) -> list[Any]:
+        new = {category: n for (made, category), n in self.new.items() if made == day}
+        repairs = sum(n for category, n in new.items() if category != ENQUIRY)
+        return [
+            repairs,
+            new.get(ENQUIRY, 0) if has_enquiries else None,
+            *(new.get(category, 0) for category, _ in CATEGORIES),
+            self.repaired[day],
+            self.followed[day],
+            bisect_right(self.month_made, day),
+            bisect_right(self.month_done, day),
+            # Not finished: made by that day and not repaired by its end, even last month's.
+            bisect_right(self.made, day) - bisect_right(self.done, day),
+        ]
+
+
 def _daily_sheet(tickets: list[Ticket], stations: Sequence[Station] | None,
                  first: date, last: date, *, names: list[str] | None = None,
                  has_enquiries: bool | None = None) -> Sheet:
     """日报表: per day and station; cumulative figures count from the month's first day.
     `names` and `has_enquiries` come from all tickets up to the month's end when `tickets`
     holds only those that count in the month (the SQL tally's)."""
+    if has_enquiries is None:
+        has_enquiries = any((t.category or "").strip() == ENQUIRY for t in tickets)
+    active = sorted({moment.date() for t in tickets
+                     for moment in (t.created_at, t.repaired_at, t.followed_up_at)
+                     if moment and first <= moment.date() <= last})
+    if names is None:
+        names = _station_order(stations, tickets)
+    by_station: dict[str, list[Ticket]] = defaultdict(list)
+    for t in tickets:
+        by_station[t.station or ""].append(t)
+    counted = {name: _StationDays.of(by_station.get(name, []), first) for name in names}
+    rows = []
+    for day in active:
+        totals: list[Any] | None = None
+        for station in names:
+            row = counted[station].row(day, has_enquiries)
+            rows.append([day.isoformat(), station, *row])
+            totals = row if totals is None else [
+                None if a is None else a + b for a, b in zip(totals, row)]
+        if totals is not None:
+            rows.append([day.isoformat(), "总计", *totals])
+    return Sheet("daily", "日报表 daily", list(DAILY_COLUMNS), rows)
+
+
+def _daily_sheet_by_scan(tickets: list[Ticket], stations: Sequence[Station] | None,
+                         first: date, last: date, *, names: list[str] | None = None,
+                         has_enquiries: bool | None = None) -> Sheet:
+    """日报表 as it was computed before `_daily_sheet`: every ticket looked at for every
+    day and station. The reference (`build_tally_from_audits`)."""
     def day_of(moment: datetime | None) -> date | None:
         return moment.date() if moment else None
 

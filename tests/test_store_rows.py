@@ -167,3 +167,32 @@ def test_a_reaudit_replaces_the_rows_and_decisions_still_apply(decided):
         new = _sheets(build_tally(store, "2026-11"))
         old = _sheets(build_tally_from_audits(store, "2026-11"))
         assert new == old
+
+
+def test_daily_report_by_counts_equals_the_scan_over_every_ticket():
+    import random
+    from datetime import date
+
+    from qa_audit.records import Ticket
+    from qa_audit.tally import _daily_sheet, _daily_sheet_by_scan
+
+    rng = random.Random(11)
+    base = datetime(2026, 10, 20, 8, 0)
+
+    def moment(p_none: float):
+        return None if rng.random() < p_none else base + timedelta(hours=rng.randrange(1300))
+
+    tickets = [Ticket(ticket_id=f"T{k}", created_at=moment(0.05), repaired_at=moment(0.3),
+                      followed_up_at=moment(0.6),
+                      station=rng.choice(["西园站", "马坡站", "义宾站", None, ""]),
+                      category=rng.choice(["不热", "冰凉", " 测温", "漏水", "咨询", " 咨询 ",
+                                           None, "其他"]))
+               for k in range(600)]
+    stations = [Station(community="义宾小区", station="义宾站"),
+                Station(community="金宝小区", station="金宝站")]
+    for given in (None, stations):
+        fast = _daily_sheet(tickets, given, date(2026, 11, 1), date(2026, 11, 30))
+        scan = _daily_sheet_by_scan(tickets, given, date(2026, 11, 1), date(2026, 11, 30))
+        assert fast.columns == scan.columns
+        assert fast.rows == scan.rows
+        assert len(fast.rows) > 100
