@@ -1,20 +1,21 @@
 """What the Ray engine costs per call, and what it would do on 4, 16 and 64 workers.
 
     python scripts/bench_ray.py                 # the 10 sample recordings
-    python scripts/bench_ray.py --skip-cold     # overhead only (no cold transcription)
 
 Measured on this machine, each with `qa-audit audit` end to end (store included):
 
 1. local, cold: the samples transcribed and scored with the local engine from an empty
    transcript cache. `t_call` = wall time / calls: a worker's time per call when it has
    this machine's cores.
-2. the Ray engine's overhead per call, with the transcript cache warm on both sides so that
-   transcription does not drown it (scoring and listening again are the same work either
-   way): one Ray worker with all of this machine's CPUs against the local engine, each run
-   on 1 call and on all calls;
-       overhead = ((R(n) - R(1)) - (L(n) - L(1))) / (n - 1)
-   R and L the Ray and local wall times; the startup (runtime, actor pool, model load) is
-   R(1) - L(1).
+2. the Ray engine's overhead per call: one Ray worker with all of this machine's CPUs, the
+   transcript cache warm (transcription would drown it; scoring and listening again still
+   run), results written to a store by the driver. The workers time their own auditing
+   (W), so what is left of the wall time (R) is Ray's and the driver's — starting the actor
+   pool, scheduling, moving recordings and results, parsing, the store write — measured in
+   the same run, whatever else the machine is doing. A first run of one call starts the
+   runtime's worker processes (its outside time is the startup); then the samples once (n)
+   and twice (2n), so that what a run pays once cancels:
+       overhead = ((R(2n) - R(n)) - (W(2n) - W(n))) / n
 3. the driver's store write per call, `t_store` (`Store.save_audit` with its transcript,
    one transaction each, synchronous=FULL).
 
@@ -33,7 +34,9 @@ files written by the workers would lift it (~1,600 calls/s, scripts/bench_store.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import os
 import shutil
 import sys
@@ -62,12 +65,41 @@ def _audit(day: Path, db: Path, *extra: str) -> float:
 
     samples = REPO / "samples"
     start = time.perf_counter()
-    rc = main(["audit", str(samples / "recordings"), "--calls", str(day / "calls.csv"),
-               "--tickets", str(samples / "tickets.csv"), "--stations",
-               str(samples / "stations.csv"), "--db", str(db), *extra])
+    with contextlib.redirect_stdout(io.StringIO()):  # the per-agent table: not needed here
+        rc = main(["audit", str(samples / "recordings"), "--calls", str(day / "calls.csv"),
+                   "--tickets", str(samples / "tickets.csv"), "--stations",
+                   str(samples / "stations.csv"), "--db", str(db), *extra])
     if rc != 0:
         raise SystemExit(f"audit failed ({rc})")
     return time.perf_counter() - start
+
+
+def _on_ray(calls: list[dict], db: Path, cores: int) -> tuple[float, float]:
+    """(wall seconds, workers' seconds) of the Ray engine on these calls, one worker with
+    every core, each result written to a store as `qa-audit audit` does."""
+    from qa_audit.callmeta import DEFAULT_PATTERN
+    from qa_audit.engines import ray_engine
+    from qa_audit.phrasebook import load_phrasebook
+    from qa_audit.pipeline import load_dispatch
+    from qa_audit.store import Store
+
+    samples = REPO / "samples"
+    phrasebook = load_phrasebook()
+    data = load_dispatch(calls=samples / "calls.csv", tickets=samples / "tickets.csv",
+                         stations=samples / "stations.csv")
+    paths = [samples / row["recording"] for row in calls]
+    failures: list = []
+    with Store(db) as store:
+        start = time.perf_counter()
+        run = ray_engine.run(
+            paths, lambda t, a: store.save_audit(a, transcript=t), phrasebook=phrasebook,
+            data=data, pattern=DEFAULT_PATTERN,
+            model="embedded", agent_channel="left", failures=failures,
+            options=ray_engine.RayOptions(workers=1, cpus_per_worker=cores))
+        wall = time.perf_counter() - start
+    if failures or run.calls != len(paths):
+        raise SystemExit(f"ray run failed: {failures}")
+    return wall, run.worker_seconds
 
 
 def _store_write(db: Path, copies: int = 200) -> float:
@@ -88,8 +120,6 @@ def _store_write(db: Path, copies: int = 200) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--skip-cold", type=float, metavar="T_CALL",
-                        help="skip the cold local run and take t_call (s) as given")
     parser.add_argument("--workers", type=int, nargs="*", default=[4, 16, 64])
     args = parser.parse_args()
 
@@ -106,36 +136,30 @@ def main() -> int:
     with (REPO / "samples" / "calls.csv").open(encoding="utf-8") as fh:
         calls = list(csv.DictReader(fh))
     n, cores = len(calls), usable_cores()
-    all_calls, one_call = _day(root, calls, "all"), _day(root, calls[:1], "one")
+    all_calls = _day(root, calls, "all")
 
-    if args.skip_cold is None:
-        cold = _audit(all_calls, root / "cold.sqlite")
-        t_call = cold / n
-        print(f"local, cold cache: {cold:.1f} s for {n} calls = {t_call:.1f} s a call "
-              f"({cores} cores)", flush=True)
-    else:
-        t_call = args.skip_cold
-        _audit(all_calls, root / "cold.sqlite")  # warms the cache
-    local_n = _audit(all_calls, root / "local-n.sqlite")
-    local_1 = _audit(one_call, root / "local-1.sqlite")
-    print(f"local, warm cache: L(n) {local_n:.2f} s, L(1) {local_1:.2f} s", flush=True)
+    cold = _audit(all_calls, root / "cold.sqlite")  # also warms the cache for Ray's run
+    t_call = cold / n
+    print(f"local, cold cache: {cold:.1f} s for {n} calls = {t_call:.1f} s a call "
+          f"({cores} cores)", flush=True)
 
     import ray
 
     start = time.perf_counter()
     ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
     init = time.perf_counter() - start
-    ray_flags = ("--engine", "ray", "--ray-workers", "1", "--ray-cpus-per-worker", str(cores))
     try:
-        ray_1 = _audit(one_call, root / "ray-1.sqlite", *ray_flags)
-        ray_n = _audit(all_calls, root / "ray-n.sqlite", *ray_flags)
+        ray_1, work_1 = _on_ray(calls[:1], root / "ray-1.sqlite", cores)
+        ray_n, work_n = _on_ray(calls, root / "ray-n.sqlite", cores)
+        ray_2n, work_2n = _on_ray(calls + calls, root / "ray-2n.sqlite", cores)
     finally:
         ray.shutdown()
-    overhead = ((ray_n - ray_1) - (local_n - local_1)) / (n - 1)
-    startup = init + ray_1 - local_1
-    print(f"ray, warm cache: R(n) {ray_n:.2f} s, R(1) {ray_1:.2f} s, ray.init {init:.1f} s",
-          flush=True)
-    t_store = _store_write(root / "local-n.sqlite")
+    overhead = ((ray_2n - ray_n) - (work_2n - work_n)) / n
+    startup = init + ray_1 - work_1
+    print(f"ray, warm cache: R(1) {ray_1:.2f} s (workers {work_1:.2f} s), R(n) {ray_n:.2f} s "
+          f"(workers {work_n:.2f} s), R(2n) {ray_2n:.2f} s (workers {work_2n:.2f} s), "
+          f"ray.init {init:.1f} s", flush=True)
+    t_store = _store_write(root / "ray-n.sqlite")
 
     print(f"\nper call: t_call {t_call:.2f} s (local, {cores} cores), Ray overhead "
           f"{overhead * 1000:.0f} ms, store write {t_store * 1000:.1f} ms; "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,15 @@ class RayOptions:
     send_audio: bool = False
 
 
+@dataclass
+class RayRun:
+    """What a run did: calls handed to the callback, and the seconds the workers spent
+    auditing (the rest of the wall time is Ray's and the driver's: scripts/bench_ray.py)."""
+
+    calls: int = 0
+    worker_seconds: float = 0.0
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """What every worker needs to audit a call as the local engine would; pickled once per
@@ -92,14 +102,17 @@ class AuditWorker:
         self.scratch = Path(tempfile.mkdtemp(prefix="qa-audit-ray-"))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"path": [], "transcript": [], "audit": [], "error": []}
+        out: dict[str, list[Any]] = {"path": [], "transcript": [], "audit": [], "error": [],
+                                     "seconds": []}
         for path, audio in zip(batch["path"], batch["audio"]):
             path = str(path)
+            start = time.perf_counter()
             transcript_json, audit_json, error = self.audit_one(path, audio)
             out["path"].append(path)
             out["transcript"].append(transcript_json)
             out["audit"].append(audit_json)
             out["error"].append(error)
+            out["seconds"].append(time.perf_counter() - start)
         return out
 
     def audit_one(self, path: str, audio: bytes | None) -> tuple[str, str, str]:
@@ -143,13 +156,13 @@ def run(
     agent_channel: str,
     failures: list[tuple[Path, str]],
     options: RayOptions | None = None,
-) -> int:
+) -> RayRun:
     """Audit the recordings on Ray; each result goes to `on_result` on this process as it
     arrives. Transcript files (.json) are scored here: they need no model. Bad files go
-    to `failures` as with the local engine. Returns the number of calls handed over."""
+    to `failures` as with the local engine."""
     options = options or RayOptions()
     ray = require_ray()
-    done = 0
+    done = RayRun()
     for path in (p for p in paths if not is_audio(p)):
         from qa_audit.transcripts import read_transcript
 
@@ -159,7 +172,7 @@ def run(
             failures.append((path, str(err)))
             continue
         on_result(transcript, audit_transcript(transcript, data, phrasebook, pattern=pattern))
-        done += 1
+        done.calls += 1
     audio = [p for p in paths if is_audio(p)]
     if not audio:
         return done
@@ -170,7 +183,7 @@ def run(
     # Ray Data's progress lines would drown the one-line messages of the audit.
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
-        done += _run_pool(ray, audio, on_result, failures, options,
+        _run_pool(ray, audio, on_result, failures, options, done,
                           WorkerSetup(phrasebook=phrasebook, data=data, pattern=pattern,
                                       model=model, agent_channel=agent_channel,
                                       cpu_threads=options.cpus_per_worker))
@@ -181,7 +194,8 @@ def run(
 
 
 def _run_pool(ray: Any, audio: list[Path], on_result: Callable[[Transcript, CallAudit], None],
-              failures: list[tuple[Path, str]], options: RayOptions, setup: WorkerSetup) -> int:
+              failures: list[tuple[Path, str]], options: RayOptions, done: RayRun,
+              setup: WorkerSetup) -> None:
     workers = options.workers or max(
         1, int(ray.cluster_resources().get("CPU", 1)) // options.cpus_per_worker)
     workers = min(workers, len(audio))
@@ -196,16 +210,15 @@ def _run_pool(ray: Any, audio: list[Path], on_result: Callable[[Transcript, Call
         batch_size=options.batch_size, num_cpus=options.cpus_per_worker,
         batch_format="numpy")
     by_path = {str(p): p for p in audio}
-    done = 0
     for row in results.iter_rows():
         path = by_path.get(str(row["path"]), Path(str(row["path"])))
+        done.worker_seconds += float(row["seconds"])
         if row["error"]:
             failures.append((path, str(row["error"])))
             continue
         on_result(Transcript.model_validate_json(row["transcript"]),
                   CallAudit.model_validate_json(row["audit"]))
-        done += 1
-    return done
+        done.calls += 1
 
 
 def cluster_cpus() -> int:
