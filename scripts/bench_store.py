@@ -10,7 +10,9 @@ the same (every audit's JSON loaded and people's decisions applied in Python):
 - import: `qa-audit import` of the N results as JSON Lines (formats.md);
 - tally: `build_tally` of one month and its .xlsx workbook;
 - queue: `qa-audit queue` for one day, and for the whole store;
-- page: one agent's review page (`qa-audit review --agent … --month …`).
+- page: one agent's review page (`qa-audit review --agent … --month …`);
+- backfill: the first opening of a store of N calls made before the verdict rows (the
+  schema step fills them from the audits' JSON).
 
 The calls are derived from the bundled samples: their reference transcripts are scored
 with the samples' dispatch data (7 repair intakes, 3 follow-ups), then copied with new call
@@ -227,6 +229,25 @@ def measure(op: str, db: Path, *, month: str, day: str, agent: str, workdir: Pat
             items = store.review_queue(day=which) if not op.endswith("old") \
                 else _old_queue(store, which)
         size = f"{len(items)} items"
+    elif op == "backfill":
+        import shutil
+        import sqlite3
+
+        from qa_audit.store import Store
+
+        copy = workdir / "before-rows.sqlite"
+        shutil.copy(db, copy)
+        old = sqlite3.connect(copy)
+        for table in ("call_facts", "item_verdicts", "findings", "answers"):
+            old.execute(f"DROP TABLE {table}")
+        old.execute("DROP INDEX decisions_by_target")
+        old.execute("DELETE FROM migrations WHERE name = 'verdict_rows'")
+        old.commit()
+        old.close()
+        start = time.perf_counter()  # the copy is not the work
+        Store(copy).close()  # the schema step fills the rows from the audits' JSON
+        copy.unlink()
+        size = "rows of every call"
     elif op in ("page", "page-old"):
         from qa_audit.review_page import is_flagged, write_review_page
         from qa_audit.store import Store
@@ -280,7 +301,7 @@ def main() -> int:
     print(f"imported: {rows[-1]}", flush=True)
     decide_some(db, args.month)
     print(f"store: {db.stat().st_size / 1e6:.0f} MB", flush=True)
-    pairs = [("tally", "tally-old"), ("queue-day", "queue-day-old"),
+    pairs = [("backfill", None), ("tally", "tally-old"), ("queue-day", "queue-day-old"),
              ("queue-all", "queue-all-old" if args.old_queue else None), ("page", "page-old")]
     table = []
     for new, old in pairs:
