@@ -102,3 +102,4 @@ def test_ray_engine_gives_the_local_results_on_the_samples(tmp_path, monkeypatch
         assert "10 call(s) already audited" in capsys.readouterr().err
     finally:
         ray.shutdown()
+

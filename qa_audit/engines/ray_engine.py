@@ -36,6 +36,10 @@ INSTALL_HINT = ("--engine ray needs Ray: pip install 'qa-audit[ray]' "
                 "(or pip install 'ray[data]>=2.9,<3')")
 
 
+# Recordings sent as bytes per dataset (about 1-3 MB each); each part starts its own pool.
+SEND_CHUNK = 500
+
+
 class RayMissing(QaAuditError):
     """Ray is not installed where `--engine ray` runs."""
 
@@ -178,15 +182,24 @@ def run(
         return done
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=options.address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        try:
+            ray.init(address=options.address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise QaAuditError(
+                f"cannot start or reach the Ray cluster at {options.address or 'a local runtime'}"
+                f" ({reason}); check --ray-address, or start the cluster with "
+                "`ray start --head`") from None
     # Ray Data's progress lines would drown the one-line messages of the audit.
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    setup = WorkerSetup(phrasebook=phrasebook, data=data, pattern=pattern, model=model,
+                        agent_channel=agent_channel, cpu_threads=options.cpus_per_worker)
+    # Sent bytes go through the driver's memory: a day's recordings are sent a part at a time.
+    step = SEND_CHUNK if options.send_audio else len(audio)
     try:
-        _run_pool(ray, audio, on_result, failures, options, done,
-                          WorkerSetup(phrasebook=phrasebook, data=data, pattern=pattern,
-                                      model=model, agent_channel=agent_channel,
-                                      cpu_threads=options.cpus_per_worker))
+        for first in range(0, len(audio), step):
+            _run_pool(ray, audio[first:first + step], on_result, failures, options, done, setup)
     finally:
         if started_here:
             ray.shutdown()
