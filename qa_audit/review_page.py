@@ -257,8 +257,9 @@ def write_review_page(
     agent_id = str(agent_id).strip()
     if not agent_id:
         raise InputError("--agent is required: the agent's id (工号), e.g. 307")
-    audits = [a for a in store.audits(agent=agent_id, month=month, date_from=date_from,
-                                      date_to=date_to) if is_flagged(a)]
+    # One flagged call at a time: an agent's year of calls is never all in memory.
+    audits = store.iter_flagged(agent=agent_id, month=month, date_from=date_from,
+                                date_to=date_to)
     labels = Labels.from_phrasebook(phrasebook)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

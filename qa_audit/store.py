@@ -28,6 +28,7 @@ from typing import Any, Literal
 from qa_audit.errors import InputError, StoreError
 from qa_audit.records import CallAudit, CallMeta, Status, Ticket, Transcript
 from qa_audit.sampling import Period, call_started_at, period_key, sample_per_agent
+from qa_audit.store_rows import VERDICT_ROWS_STEP, VerdictRows, save_rows
 
 __all__ = [
     "Appeal", "Decision", "ReviewItem", "SampleEntry", "Store", "apply_decisions",
@@ -149,6 +150,7 @@ CREATE TABLE console_settings (
     # Runs sharing a store take each call in turn: who works on it, until when (unix time).
     ("claims", "CREATE TABLE claims (call_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
                "expires_at REAL NOT NULL)"),
+    VERDICT_ROWS_STEP,  # item verdicts, findings and answers as rows (qa_audit.store_rows)
 ]
 
 
@@ -283,7 +285,7 @@ def apply_decisions(audit: CallAudit, decisions: Sequence[Decision]) -> CallAudi
     return audit.model_copy(update={"items": items, "findings": findings, "score": score})
 
 
-class Store:
+class Store(VerdictRows):
     """The results database. Open one per command; close it (or use `with`)."""
 
     def __init__(
@@ -453,6 +455,7 @@ class Store:
                        revision = audits.revision + 1, audited_at = excluded.audited_at""",
                 row,
             )
+            save_rows(db, audit.call_id)
 
     def has_audit(self, call_id: str, *, fingerprint: str | None = None) -> bool:
         """Whether the call is stored; with a fingerprint, whether it was audited from the
@@ -557,20 +560,9 @@ class Store:
     def review_queue(
         self, *, agent: str | None = None, day: date | str | None = None
     ) -> list[ReviewItem]:
-        """Items still `review` after people's decisions, in call-time order."""
-        day = parse_day(day)
-        queue = []
-        for audit in self.audits(agent=agent, date_from=day, date_to=day, machine_unsure=True):
-            for item in audit.items:
-                if item.status != "review":
-                    continue
-                queue.append(ReviewItem(
-                    call_id=audit.call_id, agent_id=audit.agent_id, item=item.id,
-                    label=item.label, reason=item.reason,
-                    evidence_start=min((e.start for e in item.evidence), default=None),
-                    started_at=call_started_at(audit.call_id, audit.started_at),
-                ))
-        return queue
+        """Items still `review` after people's decisions, in call-time order (read from
+        the verdict rows: no audit's JSON is parsed)."""
+        return self.open_reviews(agent=agent, day=parse_day(day))
 
     # -- appeals ----------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from enum import Enum
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -29,10 +30,17 @@ from qa_audit.errors import InputError
 from qa_audit.outputs import check_output_file
 from qa_audit.phrasebook import Phrasebook
 from qa_audit.pipeline import DispatchData, audit_transcript, collect_inputs
-from qa_audit.records import CallAudit, CallMeta
+from qa_audit.records import CallAudit, CallMeta, Transcript
 from qa_audit.run import StoreClaims, TranscriptSource, Work, run_calls
 from qa_audit.sampling import PERIODS, sample_per_agent
 from qa_audit.store import DEFAULT_DB_NAME, Store, parse_day
+
+
+class Engine(str, Enum):
+    """Where the calls are transcribed and scored."""
+
+    local = "local"
+    ray = "ray"
 
 
 def _file_digest(path: Path) -> str:
@@ -154,8 +162,27 @@ def audit(
     name_pattern: PatternOpt = DEFAULT_PATTERN,
     model: ModelOpt = "embedded",
     agent_channel: AgentChannelOpt = "left",
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where calls are transcribed and scored: here, or on a Ray cluster "
+        "(pip install 'qa-audit[ray]').")] = Engine.local,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="--engine ray: the cluster (host:6379, ray://host:10001 or "
+        "auto); default a local Ray runtime, or $RAY_ADDRESS.")] = None,
+    ray_workers: Annotated[int | None, typer.Option(
+        "--ray-workers", min=1, help="--engine ray: model workers (default: one per "
+        "--ray-cpus-per-worker CPUs of the cluster).")] = None,
+    ray_cpus_per_worker: Annotated[int, typer.Option(
+        "--ray-cpus-per-worker", min=1, help="--engine ray: CPUs (model threads) per worker.")]
+    = 1,
+    ray_send_audio: Annotated[bool, typer.Option(
+        "--ray-send-audio", help="--engine ray: send the recordings' bytes to the workers "
+        "(when they cannot see these paths on shared storage).")] = False,
 ) -> None:
     """Audit recordings end to end: transcribe, score, check tickets, store, summarize."""
+    if engine == Engine.ray:
+        from qa_audit.engines.ray_engine import require_ray
+
+        require_ray()  # before any work: one line saying what to install
     per_agent = parse_sample(sample)
     if period not in PERIODS:
         raise InputError(f"--period {period!r}: use one of {', '.join(PERIODS)}")
@@ -200,11 +227,19 @@ def audit(
             results.append(result)
             write_result(fh, result)
 
-        claims = StoreClaims(store)
-        try:
-            audited = run_calls(work, audit_one, done, failures, claims=claims)
-        finally:
-            claims.close()
+        if engine == Engine.ray:
+            audited = _audit_on_ray(
+                work, done, store=store, meta_of={w.call_id: metas[w.path] for w in work},
+                failures=failures, phrasebook=phrasebook, data=data, name_pattern=name_pattern,
+                model=model, agent_channel=agent_channel,
+                address=ray_address, workers=ray_workers, cpus_per_worker=ray_cpus_per_worker,
+                send_audio=ray_send_audio)
+        else:
+            claims = StoreClaims(store)
+            try:
+                audited = run_calls(work, audit_one, done, failures, claims=claims)
+            finally:
+                claims.close()
     others = len(results) - audited - kept
     if others > 0:
         say(f"{audited} call(s) audited by this run, {others} by another run on the same store")
@@ -214,6 +249,43 @@ def audit(
     console.print(agent_summary(results))
     say(f"results in {db}")
     report_failures(failures, done=len(results), out=out, audits=results)
+
+
+def _audit_on_ray(work: Sequence[Work], done: Callable[[Work, CallAudit], None], *,
+                  store: Store, meta_of: dict[str, CallMeta], failures: list[tuple[Path, str]],
+                  phrasebook: Phrasebook, data: DispatchData, name_pattern: str, model: str,
+                  agent_channel: str, address: str | None, workers: int | None,
+                  cpus_per_worker: int, send_audio: bool) -> int:
+    """The calls not yet audited with these inputs, transcribed and scored on Ray; each
+    result is stored here as it arrives (so a killed run resumes), and every call of `work`
+    goes to `done`. Ray schedules the calls itself: two Ray runs on one store do not share
+    them through claims."""
+    from qa_audit.engines import ray_engine
+
+    todo = {w.call_id: w for w in work
+            if not store.has_audit(w.call_id, fingerprint=w.fingerprint)}
+    for w in work:
+        if w.call_id not in todo and (kept := store.get_audit(w.call_id, final=False)):
+            done(w, kept)
+    audited = 0
+
+    def stored(transcript: Transcript, result: CallAudit) -> None:
+        nonlocal audited
+        item = todo.get(transcript.call_id)
+        if item is not None:
+            result.provenance["fingerprint"] = item.fingerprint
+            result.audio = result.audio or str(item.path.resolve())
+        store.save_audit(result, transcript=transcript, meta=meta_of.get(transcript.call_id))
+        audited += 1
+        if item is not None:
+            done(item, result)
+
+    ray_engine.run([w.path for w in todo.values()], stored, phrasebook=phrasebook, data=data,
+                   pattern=name_pattern, model=model, agent_channel=agent_channel,
+                   failures=failures, options=ray_engine.RayOptions(
+                       address=address, workers=workers, cpus_per_worker=cpus_per_worker,
+                       send_audio=send_audio))
+    return audited
 
 
 def _audit_one(work: Work, *, source: TranscriptSource, store: Store, data: DispatchData,
