@@ -98,7 +98,10 @@ SELECT a.call_id, f.key, json_extract(f.value, '$.code'), json_extract(f.value, 
 FROM audits a, json_each(a.audit, '$.findings') f {where};
 INSERT INTO answers
 SELECT a.call_id, x.key, x.atom, x.type
-FROM audits a, json_each(a.audit, '$.answers') x {where}
+FROM audits a, json_each(a.audit, '$.answers') x {where};
+INSERT INTO answers
+SELECT a.call_id, 'unheard.' || u.value, NULL, 'null'
+FROM audits a, json_each(a.audit, '$.unheard') u {where}
 """
 
 _CLEAR = """
@@ -240,6 +243,8 @@ class AnswerTotals:
     charged: int
     rated: int
     rating_sum: float
+    # Ratings asked for whose answer the recognizer did not make out (未听清): not a zero.
+    unheard_ratings: int = 0
 
 
 class VerdictRows:
@@ -357,14 +362,16 @@ class VerdictRows:
                    total(x.key = 'charged' AND x.type = 'text' AND x.value = 'yes') AS ch,
                    total(x.key = 'rating' AND x.type IN ('integer', 'real')) AS rated,
                    total(CASE WHEN x.key = 'rating' AND x.type IN ('integer', 'real')
-                              THEN x.value END) AS rating_sum
+                              THEN x.value END) AS rating_sum,
+                   total(x.key = 'unheard.rating') AS unheard
             FROM month c LEFT JOIN answers x ON x.call_id = c.call_id
             WHERE c.call_type = 'followup' GROUP BY agent""", params)
         return [AnswerTotals(
             agent=r["agent"], calls=r["calls"], resolved_yes=int(r["ry"]),
             resolved_no=int(r["rn"]), satisfied=int(r["sa"]), neutral=int(r["ne"]),
             dissatisfied=int(r["di"]), charged=int(r["ch"]), rated=int(r["rated"]),
-            rating_sum=r["rating_sum"]) for r in sorted(rows, key=lambda r: r["agent"])]
+            rating_sum=r["rating_sum"], unheard_ratings=int(r["unheard"]))
+            for r in sorted(rows, key=lambda r: r["agent"])]
 
     def call_types(self, call_ids: list[str]) -> dict[str, tuple[str, set[str]]]:
         """call id -> (call type, its item ids), for the few calls named (appeals)."""

@@ -55,7 +55,7 @@ FINES_COLUMNS = [
 FOLLOWUP_COLUMNS = [
     "工号 agent", "回访量 follow-up calls", "已解决 resolved", "未解决 not resolved",
     "满意 satisfied", "一般 neutral", "不满意 dissatisfied", "维修工收费 charged",
-    "打分数 rated", "平均打分 avg rating"
+    "打分数 rated", "平均打分 avg rating", "打分未听清 rating unheard"
 ]
 APPEAL_COLUMNS = [
     "编号 id", "工号 agent", "录音编号 call", "项目 item", "状态 state", "提出日期 filed",
@@ -298,7 +298,7 @@ def _followups_sheet_sql(store: Store, month: str) -> Sheet:
     rows = [[
         t.agent, t.calls, t.resolved_yes, t.resolved_no, t.satisfied, t.neutral,
         t.dissatisfied, t.charged, t.rated,
-        _num(round(t.rating_sum / t.rated, 2)) if t.rated else None,
+        _num(round(t.rating_sum / t.rated, 2)) if t.rated else None, t.unheard_ratings,
     ] for t in store.answer_totals(month=month)]
     return Sheet("followups", "回访 follow-ups", list(FOLLOWUP_COLUMNS), rows)
 
@@ -476,6 +476,7 @@ def _followups_sheet(audits: list[CallAudit]) -> Sheet:
             sum(x.get("attitude") == "dissatisfied" for x in answers),
             sum(x.get("charged") == "yes" for x in answers),
             len(ratings), _num(round(sum(ratings) / len(ratings), 2)) if ratings else None,
+            sum("rating" in a.unheard for a in own if a.call_type == "followup"),
         ])
     return Sheet("followups", "回访 follow-ups", list(FOLLOWUP_COLUMNS), rows)
 
