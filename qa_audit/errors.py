@@ -31,3 +31,7 @@ class ModelError(QaAuditError):
 
 class StoreError(QaAuditError):
     """The results database is unusable (locked, corrupt, wrong schema)."""
+
+
+class OutputError(QaAuditError):
+    """An output path (a results file, a folder for pages) cannot be written."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -206,13 +207,89 @@ def allowed_checks(script: str) -> list[str]:
                                      "payment"))]
 
 
-def _format_validation(file: Path, err: ValidationError) -> str:
+def _item_line(file: Path, item_id: str) -> str:
+    """'line N: ' where a form item's id is written, so a person finds it at once."""
+    try:
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    written = re.compile(rf"""(^|[{{,\s-])id:\s*['"]?{re.escape(item_id)}['"]?\s*([,}}]|$)""")
+    number = next((n for n, line in enumerate(lines, 1) if written.search(line)), None)
+    return f"line {number}: " if number else ""
+
+
+def _where(file: Path, loc: Sequence[object], data: Any) -> str:
+    """A field's place: a form item by its id (and line) rather than by its index."""
+    if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int) and isinstance(data, dict):
+        items = data.get("items")
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if item_id:
+            rest = ".".join(str(p) for p in loc[2:])
+            return (f"{_item_line(file, str(item_id))}item {item_id}"
+                    + (f": field {rest}" if rest else ""))
+        return f"item #{loc[1] + 1} of items" + (
+            f": field {'.'.join(str(p) for p in loc[2:])}" if loc[2:] else "")
+    return "field " + (".".join(str(p) for p in loc) or "(top level)")
+
+
+def _format_validation(file: Path, err: ValidationError, data: Any = None) -> str:
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
     got = first.get("input")
     got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
     more = f"; {err.error_count() - 1} more problem(s) in the file" if err.error_count() > 1 else ""
-    return f"{file}: field {field}: {first['msg']}{got_text}{more}"
+    return f"{file}: {_where(file, first['loc'], data)}: {first['msg']}{got_text}{more}"
+
+
+# PyYAML's words for the common slips, in a site editor's words, with what to do; and whether
+# the broken line is where the construct began (an unclosed quote is found at the file's end).
+_YAML_SLIPS: list[tuple[str, str, bool]] = [
+    ("while scanning a quoted scalar",
+     "a quote opened on this line is never closed; close it", True),
+    ("while parsing a flow sequence",
+     "a [ opened on this line is never closed; close it with ]", True),
+    ("while parsing a flow mapping",
+     "a { opened on this line is never closed; close it with }", True),
+    ("cannot start any token",
+     "a tab or a character YAML does not take; indent with spaces, quote the text", False),
+    ("mapping values are not allowed here",
+     "a second ':' or a wrong indent; put a text holding ': ' in quotes, or line the key up "
+     "with the ones above", False),
+    ("expected <block end>",
+     "the indentation does not fit the lines above; line it up with them (spaces only)", False),
+    ("did not find expected key",
+     "the indentation does not fit the lines above; line it up with them (spaces only)", False),
+    ("could not find expected ':'",
+     "a key without its ':'; write `key: value`", False),
+]
+
+
+def yaml_problem(file: Path, text: str, err: yaml.YAMLError) -> str:
+    """One line: the file, the line that is broken (as written), what is wrong, what to do."""
+    problem = str(getattr(err, "problem", None) or str(err).splitlines()[0])
+    context = str(getattr(err, "context", None) or "")
+    mark = getattr(err, "problem_mark", None)
+    advice = problem
+    for words, plain, at_start in _YAML_SLIPS:
+        if words in context or words in problem:
+            advice = plain
+            if at_start and getattr(err, "context_mark", None) is not None:
+                mark = err.context_mark  # type: ignore[attr-defined]
+            break
+    if mark is None:
+        return f"{file}: not valid YAML ({advice})"
+    lines = text.splitlines()
+    if mark.line >= len(lines) or not lines[mark.line].strip():
+        # Found at the end of the file: the slip is on the last line written.
+        written = [n for n, line in enumerate(lines[:mark.line + 1]) if line.strip()]
+        if written:
+            mark = type("Mark", (), {"line": written[-1]})()
+        if "stream end" in problem or "end of stream" in problem:
+            advice = "the file ends inside an open [ , { or quote; close it"
+    shown = lines[mark.line].strip() if mark.line < len(lines) else ""
+    shown = shown if len(shown) <= 60 else shown[:57] + "…"
+    return (f"{file}: line {mark.line + 1}: {advice}" + (f": `{shown}`" if shown else "")
+            + " (YAML syntax error)")
 
 
 def _read_yaml(file: Path) -> Any:
@@ -225,10 +302,7 @@ def _read_yaml(file: Path) -> Any:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise PhrasebookError(f"{file}:{where}: YAML syntax error: {problem}") from None
+        raise PhrasebookError(yaml_problem(file, text, err)) from None
     if not isinstance(data, dict):
         raise PhrasebookError(f"{file}: expected a mapping of fields at the top, got "
                               f"{type(data).__name__}")
@@ -236,10 +310,11 @@ def _read_yaml(file: Path) -> Any:
 
 
 def _load_model(file: Path, model: type[BaseModel]) -> Any:
+    data = _read_yaml(file)
     try:
-        return model.model_validate(_read_yaml(file))
+        return model.model_validate(data)
     except ValidationError as err:
-        raise PhrasebookError(_format_validation(file, err)) from None
+        raise PhrasebookError(_format_validation(file, err, data)) from None
 
 
 def default_dir() -> Path:
@@ -372,12 +447,13 @@ def load_phrasebook(path: Path | None = None) -> Phrasebook:
         sources.append(file)
         form: Form = _load_model(file, Form)
         allowed = allowed_checks(form.script)
-        for i, item in enumerate(form.items):
+        for item in form.items:
+            where = f"{_item_line(file, item.id)}item {item.id}"
             if item.check not in allowed:
-                raise PhrasebookError(f"{file}: field items.{i}.check: {item.check!r} is not a "
+                raise PhrasebookError(f"{file}: {where}: field check: {item.check!r} is not a "
                                       f"check; allowed: {', '.join(allowed)}")
             if item.check == "phrase" and not item.phrases:
-                raise PhrasebookError(f"{file}: field items.{i}.phrases: a `phrase` check needs "
+                raise PhrasebookError(f"{file}: {where}: field phrases: a `phrase` check needs "
                                       "at least one phrase")
         ids = [i.id for i in form.items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})

@@ -90,6 +90,9 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
     that made a transcript from a recording, the items the recognizer left in `review` are
     listened to again (qa_audit.listen)."""
     meta = resolve_meta(transcript.call_id, data.calls, pattern)
+    quality = transcript.recording_quality
+    if quality is not None and quality.unusable:
+        return unusable_audit(transcript, meta, phrasebook)
     match = (data.tickets.for_call(meta, window_minutes=data.rules.ticket_window_minutes)
              if data.tickets is not None else None)
     extra = cdr_findings(meta, match, fines=phrasebook.fines, rules=data.rules,
@@ -108,6 +111,9 @@ def audit_transcript(transcript: Transcript, data: DispatchData, phrasebook: Phr
     if audit.provenance.get("enquiry"):
         # An enquiry creates no ticket (咨询量 in the daily report, not 报修量).
         audit.findings = [f for f in audit.findings if f.code != "missing_ticket"]
+    audit.recording_quality = quality
+    if quality is not None and quality.verdict == "dead_channel":
+        audit = with_dead_channel(audit, phrasebook)
     return audit
 
 
@@ -115,6 +121,57 @@ def _in_doubt(audit: CallAudit) -> bool:
     """Whether the recognizer may have got an item wrong: one is in review, or failed (a
     read-back or script line failed on what it wrote is heard again: qa_audit.listen)."""
     return any(i.status in ("review", "fail") for i in audit.items)
+
+
+def unusable_audit(transcript: Transcript, meta: CallMeta, phrasebook: Phrasebook) -> CallAudit:
+    """A recording with no call in it (录音异常): kept and named, scored against no one —
+    no item, no finding, no fine; the tally counts it in a column of its own."""
+    call_type = meta.call_type or "repair"
+    return CallAudit(
+        call_id=transcript.call_id, agent_id=meta.agent_id, call_type=call_type,
+        form=phrasebook.form_for(call_type).id, score=0, max_score=0, items=[], findings=[],
+        started_at=meta.started_at, ticket_id=meta.ticket_id, audio=transcript.audio,
+        status="unusable", recording_quality=transcript.recording_quality,
+        provenance={"transcript": dict(transcript.provenance),
+                    "phrasebook": phrasebook.version})
+
+
+# Checks that hear only the agent's side: a dead resident channel leaves them as they are.
+_AGENT_ONLY_CHECKS = frozenset({"opening", "closing"})
+
+
+def _depends_on(check: str, speaker: str, dead_role: str) -> bool:
+    """Whether a form item's check needs the side whose channel is dead."""
+    if dead_role == "agent":
+        # The ticket items hold the ticket against what the resident said: the live side.
+        return not check.startswith("ticket.")
+    return not (check in _AGENT_ONLY_CHECKS or check == "phrase" and speaker == "agent")
+
+
+def with_dead_channel(audit: CallAudit, phrasebook: Phrasebook) -> CallAudit:
+    """One side of a stereo call carries no speech: every failed item that depends on that
+    side becomes `review` (a person listens), and the findings of those items go."""
+    quality = audit.recording_quality
+    dead_role = quality.dead_role if quality is not None else None
+    if dead_role is None:
+        return audit
+    form = phrasebook.forms.get(audit.form) or phrasebook.form_for(audit.call_type)
+    checks = {i.id: (i.check, i.speaker) for i in form.items}
+    whose = "坐席" if dead_role == "agent" else "住户"
+    opened: set[str] = set()
+    items = []
+    for item in audit.items:
+        check, speaker = checks.get(item.id, ("", "agent"))
+        if item.status == "fail" and _depends_on(check, speaker, dead_role):
+            opened.add(item.id)
+            item = item.model_copy(update={
+                "status": "review", "points": item.max_points,
+                "reason": f"录音异常：{whose}声道无语音，此项需人工复听（原判：{item.reason}）"})
+        items.append(item)
+    findings = [f for f in audit.findings if f.item not in opened]
+    return audit.model_copy(update={
+        "items": items, "findings": findings,
+        "score": sum(i.points for i in items)})
 
 
 def listen_again(audit: CallAudit, transcript: Transcript, transcriber: Transcriber,

@@ -5,7 +5,10 @@ address; every run of five or more digits the resident spoke (spoken 一三八�
 138…); the name the resident gave after the agent asked for it. Those are masked wherever
 they occur — in the transcript, in evidence, reasons, finding details and notes — and on
 top of that house numbers (号楼/单元/室…) and phone-length digit runs are masked in any text,
-because ASR may spell a number differently from the ticket.
+because ASR may spell a number differently from the ticket — also as it mishears them:
+号罗/龙/元 for 号楼/楼/单元, 单言/单人/带远 for 单元, 灵/爱/物 for 零/二/五 (六灵爱 is 602),
+read as digits only next to such a word. In a person's free text (`Masker.note`: a lead's
+note, an appeal and its answer) every number is masked.
 
 Masking keeps what a reviewer needs to follow the call: the first 3 and last 2 digits of a
 phone (138******00), the surname (杨* / 欧阳**) and the community (宏城花园**号楼*单元***).
@@ -40,16 +43,30 @@ SPOKEN_PHONE_MIN_DIGITS = 5  # what a resident says: landline without area code 
 TEXT_PHONE_MIN_DIGITS = 7  # anywhere else: a landline or a mobile number
 SPOKEN_GROUP_MIN_DIGITS = 4  # a group of a known number read back on its own (…一四一五…)
 
+# What a recognizer writes for a digit it heard as another word (六灵爱 for 六零二, 物 for
+# 五, 龙二三 for 楼二三): read as a digit only where a house number stands, never elsewhere.
+_SOUND_ALIKE = "灵玲铃令幺要腰衣依医因爱尔耳伞散死似寺物舞武午吴溜留流陆柳期妻奇齐吧巴爸把酒久玖"
+_HOUSE_DIGIT = f"[{_DIGIT_CHARS}十百{_SOUND_ALIKE}]"
+# The building and unit words, and what the recognizer writes for them (号罗, 单言, 单人).
+_BUILDING_WORDS = "号楼|号罗|号龙|号漏|号院|号门|栋|幢"
+_UNIT_WORDS = "[单般带但担丹][元言人园员圆原严远院愿]"
 # House numbers: a numeral right before a building/unit/room word.
 _HOUSE_NUMBER = re.compile(
-    f"({_NUMERAL}+)(?=号楼|号院|号门|号{_NUMERAL}|栋|幢|座|单元|室|层|楼|户|排)"
+    f"({_NUMERAL}+)(?=号{_NUMERAL}|座|室|层|楼|户|排)"
+    f"|({_HOUSE_DIGIT}+)(?={_BUILDING_WORDS}|{_UNIT_WORDS})"
 )
-# A room number after the unit or building, with or without 室 (一单元三零一).
-_ROOM_NUMBER = re.compile(f"(单元|号楼|栋|幢|座)([，,、\\s]*)({_NUMERAL}{{2,}})")
+# A room (or unit) number after the unit or building word, with or without 室
+# (一单元三零一); after the misheard single words too: 七号，龙二三，元一零二一.
+_ROOM_NUMBER = re.compile(
+    f"({_UNIT_WORDS}|{_BUILDING_WORDS}|座|楼|罗|龙|元|远)([，,、\\s]*)({_HOUSE_DIGIT}+)")
 # 11-2-503; a first group of 4 digits would be a year, so it is left alone.
 _DASHED_HOUSE = re.compile(r"(?<![0-9A-Za-z_\-])\d{1,3}(?:-\d{1,4}){1,3}(?![0-9A-Za-z_\-])")
-# Residents end an address with the house number: 我家是十一号。
-_HOUSE_AT_END = re.compile(f"({_NUMERAL}+)(?=号(?:[，。,.！!？?\\s]|$))")
+# Residents end an address with the house number: 我家是十一号。 (and agents read it back)
+_HOUSE_AT_END = re.compile(f"({_HOUSE_DIGIT}+)(?=号(?:[，。,.！!？?\\s]|$))")
+# In a person's free text (a lead's note, an appeal) any number may be a resident's: every
+# written digit goes, and spoken digits that come two or more together (六零二).
+_WRITTEN_DIGIT = re.compile(r"[0-9０-９]")
+_SPOKEN_RUN = re.compile(f"[{''.join(SPOKEN_DIGITS)}]{{2,}}")
 
 # The agent asked for the name; the resident's next words carry it.
 _ASKS_NAME = re.compile(r"姓名|名字|贵姓|怎么称呼|称呼您|您叫什么|叫什么")
@@ -186,7 +203,7 @@ class Masker:
             text = text.replace(address, mask_address(address))
         for name in sorted(self.names, key=len, reverse=True):
             text = text.replace(name, mask_name(name))
-        text = mask_house_numbers(text, spoken_by_resident=said_by == "customer")
+        text = mask_house_numbers(text, spoken_by_resident=said_by is not None)
         pattern = _RUN_IN_TEXT if said_by is None else _RUN_IN_SPEECH
         return pattern.sub(lambda m: self._mask_run(m, said_by), text)
 
@@ -208,6 +225,15 @@ class Masker:
             if len(digits) >= piece and digits in number:
                 return _DIGIT_RE.sub(MASK, run)  # a piece: no first/last digits to keep
         return run
+
+    def note(self, text: str) -> str:
+        """A person's free text (a lead's note or answer, an appeal's reason): masked as any
+        text, and then every number in it, which no template can tell from a house number."""
+        if not text:
+            return text
+        text = self(text)
+        text = _WRITTEN_DIGIT.sub(MASK, text)
+        return _SPOKEN_RUN.sub(lambda m: MASK * len(m.group(0)), text)
 
     def utterance(self, utterance: Utterance) -> Utterance:
         # What the recognizer first wrote (kept where domain words were put back) is masked
@@ -235,7 +261,7 @@ class Masker:
                 update={
                     "reason": self(item.reason),
                     "evidence": [self.evidence(e) for e in item.evidence],
-                    **_masked_extras(item.model_extra, self),
+                    **_masked_extras(item.model_extra, self.note),
                 }
             )
             for item in audit.items
@@ -245,7 +271,7 @@ class Masker:
                 update={
                     "detail": self(finding.detail),
                     "evidence": [self.evidence(e) for e in finding.evidence],
-                    **_masked_extras(finding.model_extra, self),
+                    **_masked_extras(finding.model_extra, self.note),
                 }
             )
             for finding in audit.findings

@@ -39,6 +39,38 @@ class Utterance(_Record):
         return end
 
 
+class ChannelQuality(_Record):
+    """One stream of a recording as measured before transcription (recording_check.py)."""
+
+    side: Literal["left", "right", "mix"]
+    role: Role | None = None  # a stereo side's party; None for a mono mix
+    rms_dbfs: float
+    peak_dbfs: float
+    speech_s: float  # seconds the VAD hears as speech
+    silent: bool = False
+
+
+class RecordingQuality(_Record):
+    """Whether a recording holds a call to audit, with the measurements that say so.
+
+    `unusable` (录音异常: silent, noise or hiss only, too short) is never scored against the
+    agent; `dead_channel` (one side of a stereo call carries no speech) is audited, with
+    what depends on the dead side left to a person."""
+
+    verdict: Literal["ok", "unusable", "dead_channel"]
+    reason_code: Literal["too_short", "silent", "no_speech", "dead_channel"] | None = None
+    reason: str = ""
+    duration: float
+    speech_s: float
+    channels: list[ChannelQuality] = Field(default_factory=list)
+    dead_role: Role | None = None
+    version: int = 1
+
+    @property
+    def unusable(self) -> bool:
+        return self.verdict == "unusable"
+
+
 class Transcript(_Record):
     call_id: str = Field(min_length=1)
     utterances: list[Utterance]
@@ -51,6 +83,8 @@ class Transcript(_Record):
     role_confidence: float = 1.0
     audio: str | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
+    # Measured before transcription (recording_check.py); None for a human transcript.
+    recording_quality: RecordingQuality | None = None
 
     def by_role(self, role: Role) -> list[Utterance]:
         return [u for u in self.utterances if u.role == role]
@@ -155,6 +189,19 @@ class CallAudit(_Record):
     station: str | None = None
     audio: str | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
+    # `unusable` (录音异常): the recording holds no call to audit (recording_quality says
+    # why); no item, finding or fine is held against the agent.
+    status: Literal["audited", "unusable"] = "audited"
+    recording_quality: RecordingQuality | None = None
+
+    @property
+    def unusable(self) -> bool:
+        return self.status == "unusable"
+
+    @property
+    def dead_channel(self) -> bool:
+        return (self.recording_quality is not None
+                and self.recording_quality.verdict == "dead_channel")
 
     def item(self, item_id: str) -> ItemResult | None:
         return next((i for i in self.items if i.id == item_id), None)

@@ -142,7 +142,7 @@ def _decision_text(extra: dict, mask: Masker) -> str:
         return ""
     who = "申诉复核" if extra.get("decision_source") == "appeal" else "领班复核"
     machine = STATUS_ZH.get(str(extra.get("machine_status")), "")
-    note = mask(str(extra.get("decision_note") or ""))
+    note = mask.note(str(extra.get("decision_note") or ""))
     text = f"{who}：{extra['decided_by']}（机器原判：{machine}）"
     return f"{text}；{note}" if note else text
 
@@ -152,9 +152,9 @@ def _appeal_texts(appeals: Sequence[Appeal], target: str, mask: Masker) -> list[
     for appeal in appeals:
         if appeal.item != target:
             continue
-        text = f"申诉 #{appeal.id}（{APPEAL_STATE_ZH[appeal.state]}）：{mask(appeal.reason)}"
+        text = f"申诉 #{appeal.id}（{APPEAL_STATE_ZH[appeal.state]}）：{mask.note(appeal.reason)}"
         if appeal.resolution_note:
-            text += f" —— 答复：{mask(appeal.resolution_note)}"
+            text += f" —— 答复：{mask.note(appeal.resolution_note)}"
         out.append(text)
     return out
 
@@ -257,8 +257,9 @@ def write_review_page(
     agent_id = str(agent_id).strip()
     if not agent_id:
         raise InputError("--agent is required: the agent's id (工号), e.g. 307")
-    audits = [a for a in store.audits(agent=agent_id, month=month, date_from=date_from,
-                                      date_to=date_to) if is_flagged(a)]
+    # One flagged call at a time: an agent's year of calls is never all in memory.
+    audits = store.iter_flagged(agent=agent_id, month=month, date_from=date_from,
+                                date_to=date_to)
     labels = Labels.from_phrasebook(phrasebook)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

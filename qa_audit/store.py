@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from qa_audit.errors import InputError, StoreError
 from qa_audit.records import CallAudit, CallMeta, Status, Ticket, Transcript
 from qa_audit.sampling import Period, call_started_at, period_key, sample_per_agent
+from qa_audit.store_rows import VERDICT_ROWS_STEP, VerdictRows, save_rows
 
 __all__ = [
     "Appeal", "Decision", "ReviewItem", "SampleEntry", "Store", "apply_decisions",
@@ -113,7 +115,43 @@ CREATE TABLE samples (
 # before it. Named rather than numbered so that work on separate branches adds steps without
 # fighting over a number; a store holding a step this code does not know is from a newer
 # qa-audit, and is refused rather than half understood.
-MIGRATIONS: list[tuple[str, str]] = []
+MIGRATIONS: list[tuple[str, str]] = [
+    # The web console's people (qa_audit.console.accounts): who may sign in as what, the
+    # sign-in attempts the lockout counts, what people did, and the cookie-signing secret.
+    ("console_users", """
+CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('lead', 'head', 'agent', 'office')),
+    agent_id      TEXT,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    password_at   TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE login_attempts (
+    id        INTEGER PRIMARY KEY,
+    name      TEXT NOT NULL,
+    ok        INTEGER NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX login_attempts_by_name ON login_attempts (name, at);
+CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL DEFAULT '',
+    detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE console_settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)"""),
+    # Runs sharing a store take each call in turn: who works on it, until when (unix time).
+    ("claims", "CREATE TABLE claims (call_id TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+               "expires_at REAL NOT NULL)"),
+    VERDICT_ROWS_STEP,  # item verdicts, findings and answers as rows (qa_audit.store_rows)
+]
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -247,7 +285,7 @@ def apply_decisions(audit: CallAudit, decisions: Sequence[Decision]) -> CallAudi
     return audit.model_copy(update={"items": items, "findings": findings, "score": score})
 
 
-class Store:
+class Store(VerdictRows):
     """The results database. Open one per command; close it (or use `with`)."""
 
     def __init__(
@@ -360,8 +398,8 @@ class Store:
             unknown = sorted(done - {name for name, _ in MIGRATIONS})
             if unknown:
                 raise StoreError(f"{self.path} was written by a newer qa-audit (it has schema "
-                                 f"step {unknown[0]!r}, which this one does not know); "
-                                 "upgrade qa-audit")
+                                 f"step(s) {', '.join(map(repr, unknown))}, which this one does "
+                                 "not know); upgrade qa-audit")
             for name, script in MIGRATIONS:
                 if name not in done:
                     _run_script(db, script)
@@ -417,6 +455,7 @@ class Store:
                        revision = audits.revision + 1, audited_at = excluded.audited_at""",
                 row,
             )
+            save_rows(db, audit.call_id)
 
     def has_audit(self, call_id: str, *, fingerprint: str | None = None) -> bool:
         """Whether the call is stored; with a fingerprint, whether it was audited from the
@@ -521,20 +560,9 @@ class Store:
     def review_queue(
         self, *, agent: str | None = None, day: date | str | None = None
     ) -> list[ReviewItem]:
-        """Items still `review` after people's decisions, in call-time order."""
-        day = parse_day(day)
-        queue = []
-        for audit in self.audits(agent=agent, date_from=day, date_to=day, machine_unsure=True):
-            for item in audit.items:
-                if item.status != "review":
-                    continue
-                queue.append(ReviewItem(
-                    call_id=audit.call_id, agent_id=audit.agent_id, item=item.id,
-                    label=item.label, reason=item.reason,
-                    evidence_start=min((e.start for e in item.evidence), default=None),
-                    started_at=call_started_at(audit.call_id, audit.started_at),
-                ))
-        return queue
+        """Items still `review` after people's decisions, in call-time order (read from
+        the verdict rows: no audit's JSON is parsed)."""
+        return self.open_reviews(agent=agent, day=parse_day(day))
 
     # -- appeals ----------------------------------------------------------------------
 
@@ -706,6 +734,62 @@ class Store:
             recorded_at=datetime.fromisoformat(r["recorded_at"]), audited=bool(r["audited"]),
         ) for r in rows]
 
+    # -- claims: runs that share the store share the calls ------------------------------
+
+    def claim(self, call_id: str, owner: str, *, lease_s: float,
+              fingerprint: str | None = None,
+              gone: Callable[[str], bool] | None = None) -> Literal["mine", "done", "taken"]:
+        """Take a call for `owner` for `lease_s` seconds, in one transaction: `done` when it
+        is already audited (from the same inputs, with a fingerprint), `taken` while another
+        owner's lease runs (and `gone` does not say that owner has died), else `mine`."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT fingerprint FROM audits WHERE call_id = ?",
+                             (call_id,)).fetchone()
+            held = db.execute("SELECT owner, expires_at FROM claims WHERE call_id = ?",
+                              (call_id,)).fetchone()
+            live = held is not None and held[1] > now \
+                and not (gone is not None and gone(held[0]))
+            if row is not None and (fingerprint is None or row[0] == fingerprint):
+                if held is not None and not live:
+                    # Left by a run killed after storing the call, before letting it go.
+                    db.execute("DELETE FROM claims WHERE call_id = ?", (call_id,))
+                return "done"
+            if live and held[0] != owner:
+                return "taken"
+            db.execute("INSERT OR REPLACE INTO claims (call_id, owner, expires_at) "
+                       "VALUES (?, ?, ?)", (call_id, owner, now + lease_s))
+        return "mine"
+
+    def renew_claim(self, call_id: str, owner: str, *, lease_s: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE claims SET expires_at = ? WHERE call_id = ? AND owner = ?",
+                       (time.time() + lease_s, call_id, owner))
+
+    def release_claim(self, call_id: str, owner: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM claims WHERE call_id = ? AND owner = ?", (call_id, owner))
+
+    # -- unusable recordings (录音异常) ---------------------------------------------------
+
+    def unusable_calls(self, *, agent: str | None = None, month: str | None = None,
+                       date_from: date | str | None = None,
+                       date_to: date | str | None = None) -> list[CallAudit]:
+        """Calls whose recording holds no call to audit, in call-time order."""
+        where, params = _audit_filter(agent, month, date_from, date_to)
+        where += (" AND" if where else "WHERE") + " json_extract(a.audit, '$.status') = 'unusable'"
+        rows = self._query(f"SELECT audit FROM audits a {where} ORDER BY a.started_at, a.call_id",
+                           params)
+        return [CallAudit.model_validate_json(r["audit"]) for r in rows]
+
+    def unusable_counts(self, month: str) -> dict[str, int]:
+        """Unusable recordings per agent in a month (the tally's 录音异常 column)."""
+        rows = self._query(
+            "SELECT coalesce(agent_id, '?') AS agent, count(*) AS n FROM audits "
+            "WHERE day LIKE ? AND json_extract(audit, '$.status') = 'unusable' GROUP BY agent",
+            (parse_month(month) + "-%",))
+        return {r["agent"]: r["n"] for r in rows}
+
 
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
@@ -720,6 +804,11 @@ def _required_name(value: str | None, what: str) -> str:
 
 def _machine_status(audit: CallAudit, target: str) -> Status:
     """What the machine said about an item or finding; unknown ones are the user's typo."""
+    if audit.unusable:
+        reason = audit.recording_quality.reason if audit.recording_quality else "unusable"
+        raise InputError(f"call {audit.call_id}: the recording is unusable (录音异常: {reason}); "
+                         "nothing in it was held against the agent, so there is nothing to "
+                         "decide or appeal")
     item = audit.item(target)
     if item is not None:
         return item.status

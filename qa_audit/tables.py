@@ -84,12 +84,17 @@ def default_columns_path() -> Path:
 
 
 def _spellings_from(path: Path, error: type[Exception]) -> dict[str, dict[str, list[str]]]:
+    from qa_audit.phrasebook import yaml_problem
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise error(f"{path}: cannot read the column spellings ({exc.strerror})") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except yaml.YAMLError as exc:
+        raise error(yaml_problem(path, text, exc)) from None
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of kinds ({', '.join(KINDS)}) "
                     "to columns and their spellings")

@@ -33,7 +33,7 @@ from qa_audit.audio import SAMPLE_RATE, Recording, file_digest, load_recording
 from qa_audit.callmeta import AUDIO_SUFFIXES
 from qa_audit.errors import AudioError, QaAuditError
 from qa_audit.normalize import normalize, to_simplified
-from qa_audit.records import Role, Station, Transcript, Utterance
+from qa_audit.records import RecordingQuality, Role, Station, Transcript, Utterance
 from qa_audit.roles import Turn, assign_roles
 
 if TYPE_CHECKING:
@@ -234,20 +234,63 @@ class Transcriber:
         """Transcribe one recording; AudioError (one line) if it cannot be decoded."""
         audio = Path(audio)
         call_id = call_id or audio.stem
-        key = self._cache_key(file_digest(audio))
+        digest = file_digest(audio)
+        recording = None
+        quality = self._quality_get(digest)
+        if quality is None:
+            # Measured before the model is touched: a recording with no call in it
+            # (recording_check.py) never reaches Whisper.
+            recording = load_recording(audio, max_duration_s=self.options.max_duration_s)
+            quality = self._assess(recording, digest)
+        if quality.unusable:
+            return Transcript(call_id=call_id, utterances=[], duration=quality.duration,
+                              role_source="channel" if len(quality.channels) == 2 else "inferred",
+                              audio=str(audio), recording_quality=quality,
+                              warnings=[f"{(quality.reason_code or '').replace('_', ' ')}: "
+                                        f"{quality.reason}; empty transcript"])
+        key = self._cache_key(digest)
         if self.options.use_cache:
             cached = self._cache_get(key)
             if cached is not None:
-                return cached.model_copy(update={"call_id": call_id, "audio": str(audio)})
-        recording = load_recording(audio, max_duration_s=self.options.max_duration_s)
+                return cached.model_copy(update={"call_id": call_id, "audio": str(audio),
+                                                 "recording_quality": quality})
+        if recording is None:
+            recording = load_recording(audio, max_duration_s=self.options.max_duration_s)
         try:
             transcript = self._transcribe_recording(recording, call_id)
         except RuntimeError as err:  # CTranslate2 on input it cannot take, or out of memory
             reason = str(err).strip().splitlines()[0] if str(err).strip() else "RuntimeError"
             raise AudioError(f"{audio}: the speech model failed on this recording ({reason}); "
                              f"try --device cpu, or check the file") from err
+        transcript.recording_quality = quality
         self._cache_put(key, transcript)
         return transcript
+
+    def _assess(self, recording: Recording, digest: str) -> RecordingQuality:
+        from qa_audit.recording_check import assess
+
+        quality = assess(recording, agent_channel=self.options.agent_channel)
+        path = self._quality_path(digest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(quality.model_dump_json(), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass  # the measurement is cheap to take again
+        return quality
+
+    def _quality_path(self, digest: str) -> Path:
+        from qa_audit.recording_check import VERSION
+
+        return (self.cache_dir / "quality" / digest[:2]
+                / f"{digest}.{self.options.agent_channel}.v{VERSION}.json")
+
+    def _quality_get(self, digest: str) -> RecordingQuality | None:
+        try:
+            return RecordingQuality.model_validate_json(self._quality_path(digest).read_bytes())
+        except (OSError, ValueError):
+            return None
 
     def _transcribe_recording(self, recording: Recording, call_id: str) -> Transcript:
         warnings = list(recording.warnings)
@@ -619,7 +662,8 @@ def transcribe_many(transcriber: Transcriber, paths: Sequence[Path], *, progress
             else:
                 done.append(transcript)
                 for warning in getattr(transcript, "warnings", None) or ():
-                    console.print(f"warning: {path}: {warning}", markup=False, highlight=False)
+                    console.print(f"warning: {path}: {warning}", markup=False, highlight=False,
+                                  soft_wrap=True)  # one line, whatever the width
                 if on_done is not None:
                     on_done(transcript)
             bar.advance(task)

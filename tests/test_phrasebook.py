@@ -46,7 +46,8 @@ years:
     ("fines.yaml", "repeat_free_count: 3\nrepeat_extra_yuan: 50\ncodes:\n  impolite: {yuan: -5}\n",
      "field codes.impolite.yuan: Input should be greater than or equal to 0"),
     ("forms/mine.yaml", "id: mine\ncall_type: repair\nscript: repair\nversion: '1'\nitems:\n"
-     "  - {id: x, points: 1, check: telepathy}\n", "field items.0.check: 'telepathy' is not a check; allowed: opening"),
+     "  - {id: x, points: 1, check: telepathy}\n",
+     "line 6: item x: field check: 'telepathy' is not a check; allowed: opening"),
     ("forms/mine.yaml", "id: mine\ncall_type: complaint\nscript: repair\nversion: '1'\nitems: []\n",
      "field call_type: Input should be 'repair' or 'followup'"),
     ("conduct.yaml", "impolite: {label: x, phrases: []}\ninvalid_promise: {label: y, patterns: ['(']}\n",

@@ -349,7 +349,8 @@ def test_schema_steps_are_applied_once_to_older_stores_and_unknown_steps_refused
     path = tmp_path / "old.sqlite"
     Store(path).close()  # a store made before the step below existed
     step = ("test_notes", "CREATE TABLE test_notes (id INTEGER PRIMARY KEY, text TEXT)")
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+    known = list(store_module.MIGRATIONS)
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*known, step])
     Store(path).close()
     Store(path).close()  # opening again must not apply it twice
     db = sqlite3.connect(path)
@@ -357,6 +358,6 @@ def test_schema_steps_are_applied_once_to_older_stores_and_unknown_steps_refused
     db.execute("INSERT INTO test_notes (text) VALUES ('x')")
     db.commit()
     db.close()
-    monkeypatch.setattr(store_module, "MIGRATIONS", [])
+    monkeypatch.setattr(store_module, "MIGRATIONS", known)  # this code's steps, not test_notes
     with pytest.raises(StoreError, match="newer qa-audit.*test_notes"):
         Store(path)

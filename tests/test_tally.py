@@ -238,3 +238,26 @@ def test_overdue_counts_only_after_four_hours(tmp_path):
     station = dict(zip(result.sheet("stations").columns, result.sheet("stations").rows[0]))
     # Intake to repair: 3 h 8 min and 4 h 38 min (the ticket is created 3 min into the call).
     assert station["超时维修 overdue (>4h)"] == 1
+
+
+def test_a_rating_the_recognizer_did_not_make_out_is_counted_as_unheard_not_as_none(db, tmp_path):
+    """A follow-up whose rating was asked but not made out (六分吧 heard as 分吧) shows in
+    the month's figures as 未听清, in the SQL tally and in the reference alike."""
+    from qa_audit.tally import build_tally_from_audits
+
+    path, calls = db
+    followup = next(c.audit for c in calls if c.audit.call_type == "followup"
+                    and c.audit.agent_id == "308")
+    unheard = followup.model_copy(update={
+        "call_id": followup.call_id.replace("followup", "followup") + "_2",
+        "answers": {k: v for k, v in followup.answers.items() if k != "rating"},
+        "unheard": ["rating"]})
+    with Store(path) as store:
+        store.save_audit(unheard)
+        reference = build_tally_from_audits(store, "2026-11")
+    result, _ = _tally(path, tmp_path / "tally.xlsx")
+    for tally in (result, reference):
+        sheet = tally.sheet("followups")
+        row = dict(zip(sheet.columns, next(r for r in sheet.rows if r[0] == "308")))
+        assert row["打分未听清 rating unheard"] == 1
+        assert row["打分数 rated"] == 2 and row["回访量 follow-up calls"] == 3

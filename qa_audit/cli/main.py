@@ -25,7 +25,8 @@ app = typer.Typer(
 )
 
 # The command modules, in the order they appear in --help.
-COMMAND_MODULES = ("score", "transcribe", "audit", "review", "tally")
+COMMAND_MODULES = ("score", "transcribe", "audit", "review", "tally", "importing", "users",
+                   "serve")
 
 
 def _version(value: bool) -> None:

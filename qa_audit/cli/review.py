@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from qa_audit.outputs import check_output_folder
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.review_page import clock, write_review_page
 from qa_audit.store import DB_ENV, DEFAULT_DB_NAME, Store, parse_day, parse_month
@@ -60,8 +61,7 @@ def print_json(records: Sequence[Any]) -> None:
 
 def review(
     agent: Annotated[str, typer.Option("--agent", help="The agent's id (工号), e.g. 307.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and the recordings.",
-                                      file_okay=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for index.html and the recordings.")],
     db: DbOption = Path(DEFAULT_DB_NAME),
     month: Annotated[str | None, typer.Option("--month", help="Only this month, YYYY-MM.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
@@ -77,6 +77,7 @@ def review(
     if month is not None:
         month = parse_month(month)
     day_from, day_to = parse_day(date_from, "--from"), parse_day(date_to, "--to")
+    check_output_folder(out)
     with Store(db, create=False) as store:
         page = write_review_page(store, agent, out, month=month, date_from=day_from,
                                  date_to=day_to, phrasebook=load_phrasebook(phrasebook),
@@ -102,14 +103,20 @@ def queue(
     parsed_day = parse_day(day)
     with Store(db, create=False) as store:
         items = store.review_queue(agent=agent, day=parsed_day)
+        unusable = store.unusable_calls(agent=agent, date_from=parsed_day, date_to=parsed_day)
     if as_json:
         print_json(items)
         return
     print_table(
         ["录音编号 call", "工号 agent", "项目 item", "原因 reason", "证据 evidence"],
         [[i.call_id, i.agent_id, f"{i.item} {i.label}".strip(), i.reason,
-          clock(i.evidence_start) if i.evidence_start is not None else ""] for i in items])
-    typer.echo(f"{len(items)} item(s) to review", err=True)
+          clock(i.evidence_start) if i.evidence_start is not None else ""] for i in items]
+        # Recordings with no call in them: for the lead to look at (and delete, seed 004).
+        + [[a.call_id, a.agent_id, "recording 录音异常",
+            a.recording_quality.reason if a.recording_quality else "unusable", ""]
+           for a in unusable])
+    typer.echo(f"{len(items)} item(s) to review"
+               + (f"; {len(unusable)} unusable recording(s)" if unusable else ""), err=True)
 
 
 def decide(

@@ -9,6 +9,7 @@ import typer
 
 from qa_audit.cli.review import DbOption, PhrasebookOption
 from qa_audit.dispatch import load_stations, load_tickets
+from qa_audit.outputs import check_output_file
 from qa_audit.phrasebook import load_phrasebook
 from qa_audit.store import DEFAULT_DB_NAME, Store, parse_month
 
@@ -16,8 +17,7 @@ from qa_audit.store import DEFAULT_DB_NAME, Store, parse_month
 def tally(
     month: Annotated[str, typer.Option("--month", help="The month to tally, YYYY-MM.")],
     out: Annotated[Path, typer.Option(
-        "--out", help="tally.xlsx, or tally.csv for one CSV per sheet beside it.",
-        dir_okay=False)],
+        "--out", help="tally.xlsx, or tally.csv for one CSV per sheet beside it.")],
     db: DbOption = Path(DEFAULT_DB_NAME),
     tickets: Annotated[Path | None, typer.Option(
         "--tickets", help="tickets.csv/.xlsx to use instead of the tickets in the database.",
@@ -32,6 +32,8 @@ def tally(
     from qa_audit.tally import build_tally, write_tally
 
     month = parse_month(month)
+    # .csv writes one file per sheet beside it (NAME.agents.csv …): each must be writable.
+    check_output_file(out, example="tally.xlsx")
     ticket_list = station_list = None
     if tickets is not None:
         loaded = load_tickets(tickets)
@@ -46,10 +48,13 @@ def tally(
     with Store(db, create=False) as store:
         result = build_tally(store, month, tickets=ticket_list, stations=station_list,
                              phrasebook=load_phrasebook(phrasebook))
-    for path in write_tally(result, out):
+    written = write_tally(result, out)
+    for path in written:
         typer.echo(str(path))
     agents = len(result.sheet("agents").rows)
-    typer.echo(f"tally of {month}: {agents} agent(s)", err=True)
+    files = (f"; {len(written)} CSV files, one per sheet ({out.stem}.<sheet>.csv)"
+             if len(written) > 1 else "")
+    typer.echo(f"tally of {month}: {agents} agent(s){files}", err=True)
 
 
 def register(app: typer.Typer) -> None:

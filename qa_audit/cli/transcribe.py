@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from qa_audit.errors import InputError
+from qa_audit.outputs import check_output_folder
 from qa_audit.records import Transcript
 
 
@@ -28,7 +29,7 @@ def transcribe(
         metavar="AUDIO_OR_DIR...", show_default=False,
         help="Recordings (WAV, MP3, ...) or folders of them.")],
     out: Annotated[Path, typer.Option(
-        "--out", "-o", file_okay=False, show_default=False,
+        "--out", "-o", show_default=False,
         help="Folder for the transcripts: one <call_id>.json per recording.")],
     model: Annotated[str, typer.Option(
         "--model", help="Speech model: 'embedded' (ships with qa-audit), a faster-whisper "
@@ -64,6 +65,7 @@ def transcribe(
     )
     from qa_audit.transcripts import write_transcript
 
+    check_output_folder(out)
     paths = audio_files(inputs)
     if not paths:
         raise InputError(f"no recordings in {', '.join(map(str, inputs))} (looked for "
