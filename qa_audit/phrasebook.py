@@ -23,11 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qa_audit.errors import PhrasebookError
-
-CHECKS_COMMON = ("opening", "closing", "phrase")
-TICKET_FIELDS = ("problem", "name", "phone", "address", "station", "seat", "recorder",
-                 "address_format")
-READBACK_FACTS = ("problem", "address", "name", "phone")
+from qa_audit.form.registry import registered_checks
 
 
 class _Strict(BaseModel):
@@ -197,14 +193,9 @@ class Form(_Strict):
 
 
 def allowed_checks(script: str) -> list[str]:
-    """The `check` values a form item may name, for a form on this script."""
-    if script == "repair":
-        return [*CHECKS_COMMON, *(f"asked.{q}" for q in ("location", "severity", "name", "phone")),
-                *(f"readback.{f}" for f in READBACK_FACTS),
-                *(f"ticket.{f}" for f in TICKET_FIELDS)]
-    return [*CHECKS_COMMON,
-            *(f"asked.{q}" for q in ("resolved", "attitude", "charged", "rating", "suggestions",
-                                     "payment"))]
+    """The `check` values a form item may name, for a form on this script: the checks
+    registered for it (qa_audit.form.registry), in the form's order."""
+    return registered_checks(script)
 
 
 def _item_line(file: Path, item_id: str) -> str:

@@ -19,7 +19,7 @@ from qa_audit.dispatch import (DispatchRules, StationDirectory, TicketSet, cdr_f
 from qa_audit.errors import InputError
 from qa_audit.phrasebook import Phrasebook
 from qa_audit.records import CallAudit, CallMeta, Ticket, Transcript
-from qa_audit.scoring import score_call
+from qa_audit.form.engine import score_call
 
 if TYPE_CHECKING:
     from qa_audit.transcribe import Transcriber
@@ -180,8 +180,8 @@ def listen_again(audit: CallAudit, transcript: Transcript, transcriber: Transcri
     from qa_audit.audio import load_recording
     from qa_audit.errors import AudioError
     from qa_audit.listen import Listener, recheck
-    from qa_audit.scoring import CallContext
-    from qa_audit.scoring import _standard as standard_text
+    from qa_audit.form.checks.script import standard_text
+    from qa_audit.form.facts import CallContext
 
     try:
         recording = load_recording(Path(transcript.audio or ""))

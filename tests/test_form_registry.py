@@ -19,9 +19,8 @@ PACKAGE = REPO / "qa_audit"
 
 
 @pytest.mark.parametrize("script", ["repair", "followup"])
-def test_the_registry_allows_what_the_phrasebook_allows(script):
-    # Until the phrasebook validates forms against registered_checks, the two must agree.
-    assert set(registered_checks(script)) == set(allowed_checks(script))
+def test_forms_are_validated_against_the_registry(script):
+    assert allowed_checks(script) == registered_checks(script)
     assert registered_checks(script)[0] == "opening"  # in the form's order
 
 
@@ -99,7 +98,7 @@ def test_no_import_circle_through_the_form():
         return False
 
     ours = [m for m in modules if m.startswith("qa_audit.form") or m in (
-        "qa_audit.scoring", "qa_audit.timing", "qa_audit.dialogue", "qa_audit.listen")]
+        "qa_audit.phrasebook", "qa_audit.timing", "qa_audit.dialogue", "qa_audit.listen")]
     assert [m for m in ours if reaches(m, m)] == []
     inside = {m: _imports(modules[m])[1] for m in ours if m.startswith("qa_audit.form")}
     assert {m: lines for m, lines in inside.items() if lines} == {}
@@ -118,12 +117,3 @@ def test_each_form_module_imports_first_in_a_fresh_interpreter():
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-
-
-def test_the_old_scoring_names_still_import():
-    # pipeline.py and work in flight import these from qa_audit.scoring.
-    from qa_audit import scoring
-    from qa_audit.form import engine, facts
-
-    assert scoring.score_call is engine.score_call and scoring.CallContext is facts.CallContext
-    assert {"_standard", "nonstandard_opening", "rating_in", "form_check"} <= set(dir(scoring))
