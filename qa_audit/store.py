@@ -14,7 +14,6 @@ pass); without one it is the machine's.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import time
 from collections import defaultdict
@@ -28,6 +27,9 @@ from typing import Any, Literal
 from qa_audit.errors import InputError, StoreError
 from qa_audit.records import CallAudit, CallMeta, Status, Ticket, Transcript
 from qa_audit.sampling import Period, call_started_at, period_key, sample_per_agent
+from qa_audit.store_records import (OUTCOMES, VERDICTS, Appeal, Decision, ReviewItem,
+                                   appeal_from_row, apply_decisions, audit_filter, day_filter,
+                                   decision_from_row, now_text, parse_day, parse_month)
 from qa_audit.store_rows import VERDICT_ROWS_STEP, VerdictRows, save_rows
 
 __all__ = [
@@ -40,11 +42,6 @@ DEFAULT_DB_NAME = "qa-audit.sqlite"
 # Long enough for the other lead's single-call transaction, short enough to report a hang.
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 SCHEMA_VERSION = 1
-
-Verdict = Literal["pass", "fail"]
-VERDICTS: tuple[str, ...] = ("pass", "fail")
-Outcome = Literal["accept", "reject"]
-OUTCOMES: tuple[str, ...] = ("accept", "reject")
 
 _SCHEMA = """
 CREATE TABLE audits (
@@ -162,72 +159,9 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
 def default_db_path() -> Path:
     """$QA_AUDIT_DB, else qa-audit.sqlite in the current folder."""
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB_NAME)
-
-
-def parse_month(month: str) -> str:
-    """Checks a YYYY-MM month (the tally's and the filters' unit)."""
-    if not _MONTH.match(month.strip()):
-        raise InputError(f"month {month!r} is not YYYY-MM; write it like 2026-11")
-    return month.strip()
-
-
-def parse_day(value: str | date | None, option: str = "--date") -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{option} {value!r} is not a date; write it like 2026-11-10") from None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """A person's verdict on one item (or finding) of a call; history, never rewritten."""
-
-    id: int
-    call_id: str
-    item: str
-    status: Verdict
-    machine_status: str | None
-    by: str
-    note: str
-    source: Literal["lead", "appeal"]
-    appeal_id: int | None
-    decided_at: datetime
-
-
-@dataclass(frozen=True)
-class Appeal:
-    id: int
-    call_id: str
-    item: str
-    agent_id: str | None
-    reason: str
-    filed_by: str
-    filed_at: datetime
-    state: Literal["open", "accepted", "rejected"]
-    resolved_by: str | None
-    resolution_note: str | None
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    """An item the machine was not sure about and no person has decided yet."""
-
-    call_id: str
-    agent_id: str | None
-    item: str
-    label: str
-    reason: str
-    evidence_start: float | None
-    started_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -241,48 +175,6 @@ class SampleEntry:
     per_agent: int
     recorded_at: datetime
     audited: bool
-
-
-def apply_decisions(audit: CallAudit, decisions: Sequence[Decision]) -> CallAudit:
-    """The final form: each decided item takes the person's verdict, points and score follow.
-
-    A finding goes when it is decided `pass` itself or when the item it belongs to is;
-    the machine's verdict stays beside the person's (machine_status, decided_by…).
-    """
-    latest: dict[str, Decision] = {}
-    for decision in sorted(decisions, key=lambda d: d.id):
-        latest[decision.item] = decision
-    if not latest:
-        return audit
-    items = []
-    score = audit.score
-    for item in audit.items:
-        person = latest.get(item.id)
-        if person is None:
-            items.append(item)
-            continue
-        points = item.max_points if person.status == "pass" else 0.0
-        score += points - item.points
-        items.append(item.model_validate({
-            **item.model_dump(),
-            "status": person.status,
-            "points": points,
-            "machine_status": item.status,
-            "machine_points": item.points,
-            "decided_by": person.by,
-            "decision_note": person.note,
-            "decision_source": person.source,
-        }))
-    item_ids = {i.id for i in audit.items}
-    findings = []
-    for finding in audit.findings:
-        own = latest.get(finding.code) if finding.code not in item_ids else None
-        via_item = latest.get(finding.item) if finding.item else None
-        withdrawn = own or via_item
-        if withdrawn is not None and withdrawn.status == "pass":
-            continue
-        findings.append(finding)
-    return audit.model_copy(update={"items": items, "findings": findings, "score": score})
 
 
 class Store(VerdictRows):
@@ -404,7 +296,7 @@ class Store(VerdictRows):
                 if name not in done:
                     _run_script(db, script)
                     db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
-                               (name, _now()))
+                               (name, now_text()))
 
     def _steps_done(self) -> list[str]:
         """The schema steps applied, in the order of MIGRATIONS (a cheap check on open)."""
@@ -439,7 +331,7 @@ class Store(VerdictRows):
             started.date().isoformat() if started else None,
             fingerprint, audit.model_dump_json(),
             transcript.model_dump_json() if transcript else None,
-            meta.model_dump_json() if meta else None, _now(),
+            meta.model_dump_json() if meta else None, now_text(),
         )
         with self._transaction() as db:
             db.execute(
@@ -485,7 +377,7 @@ class Store(VerdictRows):
     ) -> list[CallAudit]:
         """Audits in call-time order, filtered by agent, month (YYYY-MM) and day range;
         machine_unsure: only calls where the machine left an item `review`."""
-        where, params = _audit_filter(agent, month, date_from, date_to)
+        where, params = audit_filter(agent, month, date_from, date_to)
         if machine_unsure:
             # Filtered inside SQLite: the queue should not parse a month of JSON.
             where += (" AND" if where else "WHERE") + (
@@ -500,7 +392,7 @@ class Store(VerdictRows):
         for row in self._query(
             f"SELECT d.* FROM decisions d JOIN audits a USING (call_id) {where}", params
         ):
-            by_call[row["call_id"]].append(_decision(row))
+            by_call[row["call_id"]].append(decision_from_row(row))
         return [apply_decisions(a, by_call.get(a.call_id, [])) for a in audits]
 
     def months(self) -> list[str]:
@@ -533,7 +425,7 @@ class Store(VerdictRows):
     def decisions(self, call_id: str) -> list[Decision]:
         """The whole history of people's verdicts on a call, oldest first."""
         rows = self._query("SELECT * FROM decisions WHERE call_id = ? ORDER BY id", (call_id,))
-        return [_decision(r) for r in rows]
+        return [decision_from_row(r) for r in rows]
 
     def decide(
         self, call_id: str, item_id: str, status: str, *, by: str, note: str = ""
@@ -549,13 +441,13 @@ class Store(VerdictRows):
                 """INSERT INTO decisions (call_id, target, status, machine_status, decided_by,
                                           note, source, decided_at)
                    VALUES (?, ?, ?, ?, ?, ?, 'lead', ?)""",
-                (call_id, item_id, status, machine_status, by, note, _now()),
+                (call_id, item_id, status, machine_status, by, note, now_text()),
             )
             decision_id = cursor.lastrowid
         return self._decision_by_id(decision_id)
 
     def _decision_by_id(self, decision_id: int | None) -> Decision:
-        return _decision(self._query("SELECT * FROM decisions WHERE id = ?", (decision_id,))[0])
+        return decision_from_row(self._query("SELECT * FROM decisions WHERE id = ?", (decision_id,))[0])
 
     def review_queue(
         self, *, agent: str | None = None, day: date | str | None = None
@@ -591,7 +483,7 @@ class Store(VerdictRows):
             cursor = db.execute(
                 """INSERT INTO appeals (call_id, target, agent_id, reason, filed_by, filed_at)
                    VALUES (?, ?, ?, ?, ?, ?)""",
-                (call_id, item_id, raw.agent_id, reason, filed_by, _now()),
+                (call_id, item_id, raw.agent_id, reason, filed_by, now_text()),
             )
             appeal_id = cursor.lastrowid
         return self.get_appeal(appeal_id)
@@ -600,7 +492,7 @@ class Store(VerdictRows):
         rows = self._query("SELECT * FROM appeals WHERE id = ?", (appeal_id,))
         if not rows:
             raise InputError(f"unknown appeal #{appeal_id}; `qa-audit appeals` lists them")
-        return _appeal(rows[0])
+        return appeal_from_row(rows[0])
 
     def appeals(
         self,
@@ -627,7 +519,7 @@ class Store(VerdictRows):
         rows = self._query(
             f"SELECT p.* FROM appeals p LEFT JOIN audits a USING (call_id) {where} ORDER BY p.id",
             params)
-        return [_appeal(r) for r in rows]
+        return [appeal_from_row(r) for r in rows]
 
     def resolve_appeal(
         self, appeal_id: int, outcome: str, *, by: str, note: str = ""
@@ -639,7 +531,7 @@ class Store(VerdictRows):
         appeal = self.get_appeal(appeal_id)
         raw = self._require_audit(appeal.call_id)
         machine_status = _machine_status(raw, appeal.item)
-        now = _now()
+        now = now_text()
         with self._transaction() as db:
             state = db.execute("SELECT state FROM appeals WHERE id = ?", (appeal_id,)).fetchone()
             if state[0] != "open":
@@ -684,7 +576,7 @@ class Store(VerdictRows):
         date_to: date | str | None = None,
     ) -> list[Ticket]:
         """Tickets by the day they were created, oldest first."""
-        where, params = _day_filter("day", month, date_from, date_to)
+        where, params = day_filter("day", month, date_from, date_to)
         rows = self._query(f"SELECT ticket FROM tickets {where} ORDER BY day, ticket_id", params)
         return [Ticket.model_validate_json(r["ticket"]) for r in rows]
 
@@ -703,7 +595,7 @@ class Store(VerdictRows):
         self, calls: Sequence[CallMeta], *, n: int, seed: int, period: Period
     ) -> int:
         """Remember which calls a spot-check sample picked, so the tally can count them."""
-        now = _now()
+        now = now_text()
         rows = []
         for meta in calls:
             started = call_started_at(meta.call_id, meta.started_at)
@@ -719,7 +611,7 @@ class Store(VerdictRows):
         return len(rows)
 
     def samples(self, *, month: str | None = None, agent: str | None = None) -> list[SampleEntry]:
-        where, params = _day_filter("s.day", month, None, None)
+        where, params = day_filter("s.day", month, None, None)
         if agent is not None:
             where += (" AND" if where else "WHERE") + " s.agent_id = ?"
             params.append(agent)
@@ -776,7 +668,7 @@ class Store(VerdictRows):
                        date_from: date | str | None = None,
                        date_to: date | str | None = None) -> list[CallAudit]:
         """Calls whose recording holds no call to audit, in call-time order."""
-        where, params = _audit_filter(agent, month, date_from, date_to)
+        where, params = audit_filter(agent, month, date_from, date_to)
         where += (" AND" if where else "WHERE") + " json_extract(a.audit, '$.status') = 'unusable'"
         rows = self._query(f"SELECT audit FROM audits a {where} ORDER BY a.started_at, a.call_id",
                            params)
@@ -789,10 +681,6 @@ class Store(VerdictRows):
             "WHERE day LIKE ? AND json_extract(audit, '$.status') = 'unusable' GROUP BY agent",
             (parse_month(month) + "-%",))
         return {r["agent"]: r["n"] for r in rows}
-
-
-def _now() -> str:
-    return datetime.now().isoformat(timespec="seconds")
 
 
 def _required_name(value: str | None, what: str) -> str:
@@ -818,49 +706,3 @@ def _machine_status(audit: CallAudit, target: str) -> Status:
     findings = ", ".join(f.code for f in audit.findings) or "none"
     raise InputError(f"call {audit.call_id} has no item or finding {target!r}; "
                      f"items: {items}; findings: {findings}")
-
-
-def _day_filter(
-    column: str, month: str | None, date_from: date | str | None, date_to: date | str | None
-) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    if month is not None:
-        clauses.append(f"{column} LIKE ?")
-        params.append(parse_month(month) + "-%")
-    day_from, day_to = parse_day(date_from, "--from"), parse_day(date_to, "--to")
-    if day_from is not None:
-        clauses.append(f"{column} >= ?")
-        params.append(day_from.isoformat())
-    if day_to is not None:
-        clauses.append(f"{column} <= ?")
-        params.append(day_to.isoformat())
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _audit_filter(
-    agent: str | None, month: str | None, date_from: date | str | None, date_to: date | str | None
-) -> tuple[str, list[Any]]:
-    where, params = _day_filter("a.day", month, date_from, date_to)
-    if agent is not None:
-        where += (" AND" if where else "WHERE") + " a.agent_id = ?"
-        params.append(str(agent))
-    return where, params
-
-
-def _decision(row: sqlite3.Row) -> Decision:
-    return Decision(
-        id=row["id"], call_id=row["call_id"], item=row["target"], status=row["status"],
-        machine_status=row["machine_status"], by=row["decided_by"], note=row["note"],
-        source=row["source"], appeal_id=row["appeal_id"],
-        decided_at=datetime.fromisoformat(row["decided_at"]),
-    )
-
-
-def _appeal(row: sqlite3.Row) -> Appeal:
-    return Appeal(
-        id=row["id"], call_id=row["call_id"], item=row["target"], agent_id=row["agent_id"],
-        reason=row["reason"], filed_by=row["filed_by"],
-        filed_at=datetime.fromisoformat(row["filed_at"]), state=row["state"],
-        resolved_by=row["resolved_by"], resolution_note=row["resolution_note"],
-        resolved_at=datetime.fromisoformat(row["resolved_at"]) if row["resolved_at"] else None,
-    )

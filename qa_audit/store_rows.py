@@ -15,15 +15,18 @@ pass — as `qa_audit.store.apply_decisions` does for one audit.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from qa_audit.records import CallAudit
-    from qa_audit.store import ReviewItem
+from qa_audit.records import CallAudit, Ticket
+from qa_audit.sampling import call_started_at
+from qa_audit.store_records import (ReviewItem, apply_decisions, audit_filter, decision_from_row,
+                                    now_text, parse_month)
+
 
 _TABLES = """
 CREATE TABLE call_facts (
@@ -174,8 +177,6 @@ def save_rows(db: sqlite3.Connection, call_id: str) -> None:
 def audit_row(audit: CallAudit, now: str) -> tuple[Any, ...]:
     """The audits row of an imported result (no transcript or call record with it: a
     stored call keeps the ones it has)."""
-    from qa_audit.sampling import call_started_at
-
     started = call_started_at(audit.call_id, audit.started_at)
     return (audit.call_id, audit.agent_id, audit.call_type,
             started.isoformat() if started else None,
@@ -256,8 +257,6 @@ class VerdictRows:
         raise NotImplementedError
 
     def _month_cte(self, month: str) -> tuple[str, list[Any]]:
-        from qa_audit.store import parse_month
-
         first, last = month_range(parse_month(month))
         return "WITH month AS (SELECT * FROM call_facts WHERE day BETWEEN ? AND ?) ", [first, last]
 
@@ -265,10 +264,6 @@ class VerdictRows:
         """Store (or replace) many results, `batch_size` calls per transaction: a crash
         loses at most the batch in flight, never half a call. People's decisions and
         appeals stay and apply to the new results. Returns how many were stored."""
-        import json
-
-        from qa_audit.store import _now
-
         done = 0
         batch: list[tuple[Any, ...]] = []
 
@@ -280,7 +275,7 @@ class VerdictRows:
                     db.execute(statement, (ids,))
             batch.clear()
 
-        now = _now()
+        now = now_text()
         for audit in audits:
             batch.append(audit_row(audit, now))
             if len(batch) >= batch_size:
@@ -388,9 +383,6 @@ class VerdictRows:
         self, *, agent: str | None = None, day: date | None = None
     ) -> list[ReviewItem]:
         """Items the machine left `review` that no person has decided, in call-time order."""
-        from qa_audit.sampling import call_started_at
-        from qa_audit.store import ReviewItem
-
         clauses, params = ["v.status = 'review'", "l.status IS NULL"], []
         if agent is not None:
             clauses.append("c.agent_id = ?")
@@ -423,10 +415,7 @@ class VerdictRows:
         """Final audits of the calls an agent should hear again (a failed or undecided
         item, or a finding), in call-time order, read one at a time: an agent's year is
         not held in memory."""
-        from qa_audit.records import CallAudit
-        from qa_audit.store import _audit_filter, _decision, apply_decisions
-
-        where, params = _audit_filter(agent, month, date_from, date_to)
+        where, params = audit_filter(agent, month, date_from, date_to)
         # Calls that might be flagged: the machine's fails, reviews and findings, and any
         # call a person failed something on. The exact test is on the final audit.
         where += (" AND" if where else "WHERE") + """ (
@@ -441,7 +430,7 @@ class VerdictRows:
             row = self._query("SELECT audit FROM audits WHERE call_id = ?", (call_id,))
             if not row:
                 continue
-            decisions = [_decision(d) for d in self._query(
+            decisions = [decision_from_row(d) for d in self._query(
                 "SELECT * FROM decisions WHERE call_id = ? ORDER BY id", (call_id,))]
             audit = apply_decisions(CallAudit.model_validate_json(row[0][0]), decisions)
             if audit.findings or any(i.status in ("fail", "review") for i in audit.items):
@@ -452,8 +441,6 @@ class VerdictRows:
     def tickets_counting_in(self, first: date, last: date) -> list[Any]:
         """Tickets created up to `last` that the daily report of first..last counts: made,
         repaired or followed up in those days, or still open when they begin."""
-        from qa_audit.records import Ticket
-
         rows = self._query("""
             SELECT ticket FROM tickets WHERE day <= :last AND (
                 day >= :first
@@ -481,10 +468,6 @@ class VerdictRows:
     def tickets_named(self, call_ids: set[str], ticket_ids: set[str], last: date) -> list[Any]:
         """Tickets up to `last` created by these calls or with these ids, in the order of
         `Store.tickets`."""
-        import json
-
-        from qa_audit.records import Ticket
-
         rows = self._query("""
             SELECT ticket FROM tickets WHERE day <= ? AND (
                 call_id IN (SELECT value FROM json_each(?))
