@@ -450,11 +450,16 @@ class Store(VerdictRows):
         return decision_from_row(self._query("SELECT * FROM decisions WHERE id = ?", (decision_id,))[0])
 
     def review_queue(
-        self, *, agent: str | None = None, day: date | str | None = None
+        self, *, agent: str | None = None, day: date | str | None = None,
+        date_from: date | str | None = None, date_to: date | str | None = None,
+        item: str | None = None,
     ) -> list[ReviewItem]:
-        """Items still `review` after people's decisions, in call-time order (read from
-        the verdict rows: no audit's JSON is parsed)."""
-        return self.open_reviews(agent=agent, day=parse_day(day))
+        """Items still `review` after people's decisions, in call-time order, of a day or
+        a range of days, an agent, an item (read from the verdict rows)."""
+        if day is not None:
+            date_from = date_to = day
+        return self.open_reviews(agent=agent, date_from=parse_day(date_from, "from"),
+                                 date_to=parse_day(date_to, "to"), item=item or None)
 
     # -- appeals ----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -80,6 +80,8 @@ class ReviewItem:
     reason: str
     evidence_start: float | None
     started_at: datetime | None
+    call_type: str = ""
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # formats.md evidence
 
 
 def apply_decisions(audit: CallAudit, decisions: Sequence[Decision]) -> CallAudit:

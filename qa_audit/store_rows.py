@@ -380,19 +380,30 @@ class VerdictRows:
         return out
 
     def open_reviews(
-        self, *, agent: str | None = None, day: date | None = None
+        self, *, agent: str | None = None, date_from: date | None = None,
+        date_to: date | None = None, item: str | None = None,
     ) -> list[ReviewItem]:
-        """Items the machine left `review` that no person has decided, in call-time order."""
+        """Items the machine left `review` that no person has decided, in call-time order,
+        with their evidence (read from the item's own place in its audit, for the few
+        items waiting, not by parsing every audit)."""
         clauses, params = ["v.status = 'review'", "l.status IS NULL"], []
         if agent is not None:
             clauses.append("c.agent_id = ?")
             params.append(str(agent))
-        if day is not None:
-            clauses.append("c.day = ?")
-            params.append(day.isoformat())
+        if date_from is not None:
+            clauses.append("c.day >= ?")
+            params.append(date_from.isoformat())
+        if date_to is not None:
+            clauses.append("c.day <= ?")
+            params.append(date_to.isoformat())
+        if item is not None:
+            clauses.append("v.item = ?")
+            params.append(item)
         rows = self._query(f"""
-            SELECT c.call_id, c.audit_agent, c.started_at, v.item, v.label, v.reason,
-                   v.evidence_start
+            SELECT c.call_id, c.audit_agent, c.call_type, c.started_at, v.item, v.label,
+                   v.reason, v.evidence_start,
+                   (SELECT json_extract(a.audit, '$.items[' || v.seq || '].evidence')
+                    FROM audits a WHERE a.call_id = c.call_id) AS evidence
             FROM call_facts c JOIN item_verdicts v ON v.call_id = c.call_id
             LEFT JOIN ({LATEST_DECISIONS}) l ON l.call_id = v.call_id AND l.target = v.item
             WHERE {' AND '.join(clauses)}
@@ -402,6 +413,8 @@ class VerdictRows:
             label=r["label"] or "", reason=r["reason"] or "", evidence_start=r["evidence_start"],
             started_at=call_started_at(r["call_id"], datetime.fromisoformat(r["started_at"])
                                        if r["started_at"] else None),
+            call_type=r["call_type"] or "",
+            evidence=json.loads(r["evidence"]) if r["evidence"] else [],
         ) for r in rows]
 
     def iter_flagged(

@@ -7,7 +7,6 @@ The office gets figures only (`month_figures`), never a call's contents.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -145,50 +144,13 @@ def audio_path(store: Store, audit: CallAudit, settings: Settings) -> Path | Non
 def queue_items(store: Store, *, day: str | None = None, date_from: str | None = None,
                 date_to: str | None = None, agent: str | None = None,
                 item: str | None = None) -> list[dict[str, Any]]:
-    """Items still `review` after people's decisions, in call-time order.
-
-    The same as `Store.review_queue`, read inside SQLite: an item is waiting when the
-    machine said `review` and no person has decided it (any decision is pass or fail). A
-    month of calls is not parsed for it, so the queue stays quick on a big store.
-    """
-    if day:
-        date_from = date_to = day
-    first, last = parse_day(date_from, "from"), parse_day(date_to, "to")
-    clauses, params = ["json_extract(j.value, '$.status') = 'review'"], []
-    if first is not None:
-        clauses.append("a.day >= ?")
-        params.append(first.isoformat())
-    if last is not None:
-        clauses.append("a.day <= ?")
-        params.append(last.isoformat())
-    if agent:
-        clauses.append("a.agent_id = ?")
-        params.append(str(agent))
-    if item:
-        clauses.append("json_extract(j.value, '$.id') = ?")
-        params.append(item)
-    rows = store._query(
-        f"""SELECT a.call_id, a.agent_id, a.call_type, a.started_at,
-                   json_extract(j.value, '$.id') AS item,
-                   json_extract(j.value, '$.label') AS label,
-                   json_extract(j.value, '$.reason') AS reason,
-                   json_extract(j.value, '$.evidence') AS evidence
-            FROM audits a, json_each(a.audit, '$.items') j
-            WHERE {" AND ".join(clauses)}
-              AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.call_id = a.call_id
-                              AND d.target = json_extract(j.value, '$.id'))
-            ORDER BY a.started_at, a.call_id, j.key""", params)
-    out = []
-    for row in rows:
-        started = call_started_at(row["call_id"], datetime.fromisoformat(row["started_at"])
-                                  if row["started_at"] else None)
-        out.append({"call_id": row["call_id"], "agent_id": row["agent_id"],
-                    "call_type": row["call_type"],
-                    "started_at": started.isoformat() if started else None,
-                    "item": row["item"], "label": row["label"] or "",
-                    "reason": row["reason"] or "",
-                    "evidence": json.loads(row["evidence"]) if row["evidence"] else []})
-    return out
+    """The store's review queue (`Store.review_queue`) as the API gives it."""
+    return [{"call_id": i.call_id, "agent_id": i.agent_id, "call_type": i.call_type,
+             "started_at": i.started_at.isoformat() if i.started_at else None,
+             "item": i.item, "label": i.label, "reason": i.reason, "evidence": i.evidence}
+            for i in store.review_queue(day=day or None, date_from=date_from or None,
+                                        date_to=date_to or None, agent=agent or None,
+                                        item=item)]
 
 
 def unusable_recordings(store: Store, *, day: str | None = None, date_from: str | None = None,
